@@ -1,0 +1,60 @@
+// pinholed's configuration: embedded defaults, overridden by a TOML file.
+//
+// Parsing is a pure function of the text (plus reading the file for
+// LoadConfigFile); everything here is thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/cidr.h"
+#include "core/clock.h"
+#include "core/result.h"
+
+namespace pinhole {
+
+struct Config {
+  // [server]
+  std::vector<std::string> listen = {"127.0.0.1:8080", "[::1]:8080"};
+  std::string public_url = "http://127.0.0.1:8080";
+  std::vector<Cidr> trusted_proxies;
+  // [store]
+  std::string sqlite_path = "pinhole.db";
+  // [tls]; both set -> HTTPS
+  std::string tls_cert;
+  std::string tls_key;
+  // [nftables]
+  std::string nftables_table = "pinhole";
+  // [controller]
+  Seconds resync_interval{30};
+  // [auth]
+  Seconds session_ttl{12 * 3600};
+
+  bool tls() const { return !tls_cert.empty(); }
+};
+
+// Parses TOML text on top of the defaults. An unknown section or key, a value
+// of the wrong type, or an invalid value is an InvalidArgument (reason
+// "invalid_config") whose message names the key and the line:
+//   "pinhole.toml:3: server.listen: invalid port in \"[::1]:99999\""
+// TOML syntax errors read "pinhole.toml:3: <toml++ description>".
+// `source_name` is used in messages. public_url loses any trailing '/'.
+Result<Config> ParseConfig(std::string_view toml_text, std::string_view source_name);
+// Reads and parses a file; a missing file is NotFound naming the path, an
+// unreadable one InvalidArgument naming the path.
+Result<Config> LoadConfigFile(const std::string& path);
+
+// A listen address split into its parts: "127.0.0.1:8080" -> {"127.0.0.1",
+// 8080}; "[::1]:0" -> {"::1", 0}. Only IP literals are accepted (no host
+// names, no IPv6 zone ids); port 0 means "any free port".
+struct ListenAddress {
+  std::string host;  // IP literal without brackets
+  uint16_t port = 0;
+  bool v6 = false;
+};
+Result<ListenAddress> ParseListenAddress(std::string_view text);
+
+}  // namespace pinhole

@@ -1,0 +1,50 @@
+// Enforcer: one kind of enforcement point (nftables on this host, AWS
+// Security Groups, ...). Requests are typed (these holes, this service, this
+// expiry), never free-form rule text, so that the privileged part can later
+// move into a separate process.
+//
+// Every operation is idempotent (DESIGN.md invariant 3): adding a hole that
+// exists updates its expiry; removing a missing hole succeeds. An Enforcer
+// instance is used from one thread at a time (the controller's).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/holes.h"
+#include "core/model.h"
+#include "core/result.h"
+
+namespace pinhole {
+
+struct ChangeSet {
+  std::vector<Hole> upsert;      // add, or set the expiry of, these holes
+  std::vector<HoleKey> remove;   // remove these holes
+  bool empty() const { return upsert.empty() && remove.empty(); }
+};
+
+class Enforcer {
+ public:
+  virtual ~Enforcer() = default;
+
+  virtual std::string_view backend() const = 0;
+
+  // Checks a service's backend-specific target (Service::target_json) and
+  // ports; InvalidArgument with reason "invalid_target" and a clear message.
+  virtual Status ValidateService(const Service& service) const = 0;
+
+  // Makes the enforcement point protect exactly `services` (those with this
+  // backend): creates what is missing, removes the structures of services no
+  // longer listed (and their holes). Keeps holes of services still listed.
+  virtual Status SyncServices(const std::vector<Service>& services) = 0;
+
+  // Applies all changes at once where the backend allows (one nftables
+  // transaction). Holes name services by name; unknown service -> NotFound.
+  virtual Status Apply(const ChangeSet& changes) = 0;
+
+  // The holes that exist now, with the expiry the enforcement point holds.
+  virtual Result<HoleMap> ListHoles() = 0;
+};
+
+}  // namespace pinhole

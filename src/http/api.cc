@@ -1,0 +1,194 @@
+#include "http/api.h"
+
+#include <spdlog/spdlog.h>
+
+#include "auth/tokens.h"
+#include "http/client_ip.h"
+
+namespace pinhole {
+namespace {
+
+constexpr std::string_view kSessionCookie = "pinhole_session";
+
+// The value of cookie `name` in a Cookie header, or "".
+std::string CookieValue(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    auto end = header.find(';');
+    std::string_view part = header.substr(0, end);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    auto eq = part.find('=');
+    if (eq != std::string_view::npos && part.substr(0, eq) == name) {
+      return std::string(part.substr(eq + 1));
+    }
+    if (end == std::string_view::npos) break;
+    header.remove_prefix(end + 1);
+  }
+  return "";
+}
+
+bool IsWrite(const std::string& method) {
+  return method != "GET" && method != "HEAD" && method != "OPTIONS";
+}
+
+}  // namespace
+
+const std::string& Call::actor() const {
+  static const std::string kAnonymous = "anonymous";
+  return caller ? caller->user.email : kAnonymous;
+}
+
+AuditEntry Call::Audit(std::string action, std::string object,
+                       const nlohmann::json& details) const {
+  AuditEntry a;
+  a.time = now;
+  a.actor = actor();
+  a.action = std::move(action);
+  a.object = std::move(object);
+  a.client_ip = client_ip.ToString();
+  a.details_json = details.dump();
+  return a;
+}
+
+HttpResponse JsonResponse(int status, const nlohmann::json& body) {
+  HttpResponse r;
+  r.status = status;
+  if (status != 204) r.body = body.dump();
+  return r;
+}
+
+int HttpStatusFor(const Status& status) {
+  switch (status.code()) {
+    case Code::kOk: return 200;
+    case Code::kInvalidArgument: return status.reason() == "malformed_json" ? 400 : 422;
+    case Code::kNotFound: return 404;
+    case Code::kConflict: return 409;
+    case Code::kUnauthenticated: return 401;
+    case Code::kPermissionDenied: return 403;
+    case Code::kResourceExhausted: return 429;
+    case Code::kUnavailable: return 503;
+    case Code::kInternal: return 500;
+  }
+  return 500;
+}
+
+HttpResponse ErrorResponse(const Status& status) {
+  if (status.code() == Code::kInternal) spdlog::error("internal error: {}", status.message());
+  return JsonError(HttpStatusFor(status), status.reason(), status.message());
+}
+
+Api::Api(ApiContext ctx)
+    : ctx_(ctx),
+      account_throttle_(ctx.clock, ThrottleOptions{.max_failures = 5}),
+      address_throttle_(ctx.clock, ThrottleOptions{.max_failures = 30}) {
+  using A = Access;
+  Route("GET", "/healthz", A::kPublic, &Api::Healthz);
+  Route("GET", "/readyz", A::kPublic, &Api::Readyz);
+  Route("GET", "/metrics", A::kPublic, &Api::Metrics);
+
+  Route("POST", "/api/v1/session", A::kPublic, &Api::CreateSession);
+  Route("DELETE", "/api/v1/session", A::kSignedIn, &Api::DeleteSession);
+  Route("GET", "/api/v1/me", A::kSignedIn, &Api::GetMe);
+  Route("POST", "/api/v1/me/password", A::kSignedIn, &Api::ChangePassword);
+
+  Route("POST", "/api/v1/users", A::kAdmin, &Api::CreateUser);
+  Route("GET", "/api/v1/users", A::kAdmin, &Api::ListUsers);
+  Route("GET", "/api/v1/users/{id}", A::kAdmin, &Api::GetUser);
+  Route("PATCH", "/api/v1/users/{id}", A::kAdmin, &Api::UpdateUser);
+  Route("DELETE", "/api/v1/users/{id}", A::kAdmin, &Api::DeleteUser);
+  Route("POST", "/api/v1/groups", A::kAdmin, &Api::CreateGroup);
+  Route("GET", "/api/v1/groups", A::kAdmin, &Api::ListGroups);
+  Route("GET", "/api/v1/groups/{id}", A::kAdmin, &Api::GetGroup);
+  Route("PATCH", "/api/v1/groups/{id}", A::kAdmin, &Api::UpdateGroup);
+  Route("DELETE", "/api/v1/groups/{id}", A::kAdmin, &Api::DeleteGroup);
+  Route("POST", "/api/v1/services", A::kAdmin, &Api::CreateService);
+  Route("GET", "/api/v1/services", A::kAdmin, &Api::ListServices);
+  Route("GET", "/api/v1/services/{id}", A::kAdmin, &Api::GetService);
+  Route("PATCH", "/api/v1/services/{id}", A::kAdmin, &Api::UpdateService);
+  Route("DELETE", "/api/v1/services/{id}", A::kAdmin, &Api::DeleteService);
+  Route("POST", "/api/v1/access-groups", A::kAdmin, &Api::CreateAccessGroup);
+  Route("GET", "/api/v1/access-groups", A::kAdmin, &Api::ListAccessGroups);
+  Route("GET", "/api/v1/access-groups/{id}", A::kAdmin, &Api::GetAccessGroup);
+  Route("PATCH", "/api/v1/access-groups/{id}", A::kAdmin, &Api::UpdateAccessGroup);
+  Route("DELETE", "/api/v1/access-groups/{id}", A::kAdmin, &Api::DeleteAccessGroup);
+  Route("POST", "/api/v1/policies", A::kAdmin, &Api::CreatePolicy);
+  Route("GET", "/api/v1/policies", A::kAdmin, &Api::ListPolicies);
+  Route("GET", "/api/v1/policies/{id}", A::kAdmin, &Api::GetPolicy);
+  Route("PATCH", "/api/v1/policies/{id}", A::kAdmin, &Api::UpdatePolicy);
+  Route("DELETE", "/api/v1/policies/{id}", A::kAdmin, &Api::DeletePolicy);
+
+  Route("POST", "/api/v1/leases", A::kSignedIn, &Api::CreateLease);
+  Route("GET", "/api/v1/leases", A::kSignedIn, &Api::ListLeases);
+  Route("GET", "/api/v1/leases/{id}", A::kSignedIn, &Api::GetLease);
+  Route("DELETE", "/api/v1/leases/{id}", A::kSignedIn, &Api::TerminateLease);
+  Route("POST", "/api/v1/leases/{id}/renew", A::kSignedIn, &Api::RenewLease);
+
+  Route("GET", "/api/v1/audit", A::kAdmin, &Api::ListAudit);
+}
+
+void Api::Route(const char* method, const char* pattern, Access access, Handler handler) {
+  router_.Add(method, pattern,
+              [this, access, handler](const HttpRequest& req, const PathParams& params) {
+                Call call{req, params,
+                          ClientAddress(req.peer, req.Header("x-forwarded-for"),
+                                        req.Header("forwarded"), ctx_.config.trusted_proxies),
+                          std::nullopt, ctx_.clock.Now()};
+                if (access != Access::kPublic) {
+                  auto caller = Authenticate(req, call.now);
+                  if (!caller.ok()) return ErrorResponse(caller.status());
+                  call.caller = std::move(caller).value();
+                  if (access == Access::kAdmin && !call.caller->is_admin()) {
+                    return JsonError(403, "forbidden", "this needs the admin role");
+                  }
+                  // Until the password is changed, the session is good for little else.
+                  bool password_route = req.path == "/api/v1/me/password" ||
+                                        req.path == "/api/v1/me" || req.path == "/api/v1/session";
+                  if (call.caller->user.must_change_password && !password_route) {
+                    return JsonError(403, "password_change_required",
+                                     "change your password first (POST /api/v1/me/password)");
+                  }
+                }
+                return (this->*handler)(call);
+              });
+}
+
+Result<Caller> Api::Authenticate(const HttpRequest& request, Time now) {
+  const Status unauthenticated(Code::kUnauthenticated, "unauthenticated",
+                               "sign in first: no valid session or token");
+  Caller caller;
+  std::string token;
+  std::string auth = request.Header("authorization");
+  if (!auth.empty()) {
+    if (auth.size() < 8 || strncasecmp(auth.c_str(), "Bearer ", 7) != 0) return unauthenticated;
+    token = auth.substr(7);
+  } else {
+    token = CookieValue(request.Header("cookie"), kSessionCookie);
+    caller.via_cookie = true;
+  }
+  if (token.empty() || token.size() > 256) return unauthenticated;
+  auto session = ctx_.store.FindSession(HashToken(token));
+  if (!session.ok() || session->expires_at <= now) return unauthenticated;
+  auto user = ctx_.store.GetUser(session->user_id);
+  if (!user.ok() || user->disabled) return unauthenticated;
+  if (caller.via_cookie && IsWrite(request.method) &&
+      !ConstantTimeEquals(request.Header("x-csrf-token"), session->csrf_token)) {
+    return Status::Denied("csrf_token_invalid",
+                          "cookie-authenticated writes need the X-CSRF-Token header from sign-in");
+  }
+  caller.user = std::move(user).value();
+  caller.session = std::move(session).value();
+  return caller;
+}
+
+HttpResponse Api::Handle(const HttpRequest& request) {
+  HttpResponse response = router_.Dispatch(request);
+  int cls = std::clamp(response.status / 100, 1, 5);
+  ++requests_[cls];
+  return response;
+}
+
+Catalog Api::LoadCatalog() {
+  return Catalog{ctx_.store.ListServices(), ctx_.store.ListAccessGroups(),
+                 ctx_.store.ListPolicies()};
+}
+
+}  // namespace pinhole

@@ -1,0 +1,130 @@
+// The HTTP API v1 of ../shared/API.md: authentication, CSRF and client-address
+// middleware in front of thin handlers that call the store and the
+// controller. Handlers never apply enforcement themselves: they commit to the
+// store, then ask the controller to converge and wait for it.
+//
+// Thread-safety: Handle() is called concurrently from the server's threads.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "auth/throttle.h"
+#include "config/config.h"
+#include "control/controller.h"
+#include "core/policy.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "store/store.h"
+
+namespace pinhole {
+
+struct ApiContext {
+  Store& store;
+  Controller& controller;
+  const Clock& clock;
+  const Config& config;
+};
+
+// The signed-in principal of a request.
+struct Caller {
+  User user;
+  Session session;
+  bool via_cookie = false;
+  bool is_admin() const { return user.role == Role::kAdmin; }
+};
+
+// One request as a handler sees it.
+struct Call {
+  const HttpRequest& http;
+  const PathParams& params;
+  IpAddress client_ip;
+  std::optional<Caller> caller;
+  Time now;
+
+  const std::string& Param(const std::string& name) const { return params.at(name); }
+  const std::string& actor() const;
+  // An audit entry for this request: time, actor, client address filled in.
+  AuditEntry Audit(std::string action, std::string object,
+                   const nlohmann::json& details = nlohmann::json::object()) const;
+};
+
+HttpResponse JsonResponse(int status, const nlohmann::json& body);
+HttpResponse ErrorResponse(const Status& status);
+int HttpStatusFor(const Status& status);
+
+class Api {
+ public:
+  explicit Api(ApiContext ctx);
+  HttpResponse Handle(const HttpRequest& request);
+
+ private:
+  using Handler = HttpResponse (Api::*)(Call&);
+  enum class Access { kPublic, kSignedIn, kAdmin };
+  void Route(const char* method, const char* pattern, Access access, Handler handler);
+  // Resolves the caller from a bearer token or the session cookie (+ CSRF on writes).
+  Result<Caller> Authenticate(const HttpRequest& request, Time now);
+
+  // Session and self (api_session.cc)
+  HttpResponse CreateSession(Call& call);
+  HttpResponse DeleteSession(Call& call);
+  HttpResponse GetMe(Call& call);
+  HttpResponse ChangePassword(Call& call);
+  // Admin objects (api_admin.cc)
+  HttpResponse CreateUser(Call& call);
+  HttpResponse ListUsers(Call& call);
+  HttpResponse GetUser(Call& call);
+  HttpResponse UpdateUser(Call& call);
+  HttpResponse DeleteUser(Call& call);
+  HttpResponse CreateGroup(Call& call);
+  HttpResponse ListGroups(Call& call);
+  HttpResponse GetGroup(Call& call);
+  HttpResponse UpdateGroup(Call& call);
+  HttpResponse DeleteGroup(Call& call);
+  HttpResponse CreateService(Call& call);
+  HttpResponse ListServices(Call& call);
+  HttpResponse GetService(Call& call);
+  HttpResponse UpdateService(Call& call);
+  HttpResponse DeleteService(Call& call);
+  HttpResponse CreateAccessGroup(Call& call);
+  HttpResponse ListAccessGroups(Call& call);
+  HttpResponse GetAccessGroup(Call& call);
+  HttpResponse UpdateAccessGroup(Call& call);
+  HttpResponse DeleteAccessGroup(Call& call);
+  HttpResponse CreatePolicy(Call& call);
+  HttpResponse ListPolicies(Call& call);
+  HttpResponse GetPolicy(Call& call);
+  HttpResponse UpdatePolicy(Call& call);
+  HttpResponse DeletePolicy(Call& call);
+  // Leases (api_leases.cc)
+  HttpResponse CreateLease(Call& call);
+  HttpResponse ListLeases(Call& call);
+  HttpResponse GetLease(Call& call);
+  HttpResponse TerminateLease(Call& call);
+  HttpResponse RenewLease(Call& call);
+  nlohmann::json LeaseJson(const Lease& lease) const;
+  // Ends every live lease matching `match` (user deleted/disabled, policy deleted).
+  void RevokeLeases(const Call& call, const std::function<bool(const Lease&)>& match,
+                    const std::string& why);
+  // System (api_system.cc)
+  HttpResponse Healthz(Call& call);
+  HttpResponse Readyz(Call& call);
+  HttpResponse Metrics(Call& call);
+  HttpResponse ListAudit(Call& call);
+
+  Catalog LoadCatalog();
+
+  ApiContext ctx_;
+  Router router_;
+  LoginThrottle account_throttle_;
+  LoginThrottle address_throttle_;
+  std::atomic<int64_t> requests_[6] = {};  // by status class 1xx..5xx, index 0 unused
+  std::atomic<int64_t> logins_failed_ = 0;
+  std::atomic<int64_t> leases_created_ = 0;
+};
+
+}  // namespace pinhole

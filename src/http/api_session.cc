@@ -1,0 +1,119 @@
+// POST/DELETE /api/v1/session, GET /api/v1/me, POST /api/v1/me/password.
+#include "auth/password.h"
+#include "auth/tokens.h"
+#include "http/api.h"
+#include "http/api_codec.h"
+#include "http/json_fields.h"
+
+namespace pinhole {
+namespace {
+
+HttpResponse TooManyAttempts(Millis retry_after) {
+  auto r = JsonError(429, "too_many_attempts", "too many failed sign-in attempts; try again later");
+  auto secs = std::chrono::ceil<Seconds>(retry_after).count();
+  r.headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(secs, 1)));
+  return r;
+}
+
+}  // namespace
+
+HttpResponse Api::CreateSession(Call& call) {
+  auto body = ParseJsonObject(call.http.body);
+  if (!body.ok()) return ErrorResponse(body.status());
+  std::string email, password, totp;
+  Status st = CheckKeys(*body, {"email", "password", "totp"});
+  if (st.ok()) st = ReadString(*body, "email", email, true, 254);
+  if (st.ok()) st = ReadString(*body, "password", password, true);
+  if (st.ok()) st = ReadString(*body, "totp", totp, false, 16);
+  if (!st.ok()) return ErrorResponse(st);
+  auto normal = NormalizeEmail(email);
+  std::string account_key = "account:" + normal.value_or(email);
+  std::string address_key = "address:" + call.client_ip.ToString();
+
+  Millis wait = std::max(address_throttle_.RetryAfter(address_key),
+                         account_throttle_.RetryAfter(account_key));
+  if (wait > Millis(0)) return TooManyAttempts(wait);
+
+  Result<User> user = normal ? ctx_.store.FindUser(*normal) : Result<User>(Status::NotFound(""));
+  // Verify against a fixed hash when the user is unknown, so that timing does
+  // not tell which emails exist.
+  static const std::string kDecoyHash = HashPassword("decoy password").value();
+  bool good = VerifyPassword(password, user.ok() ? user->password_hash : kDecoyHash) &&
+              user.ok() && !user->disabled;
+  if (!good) {
+    ++logins_failed_;
+    account_throttle_.RecordFailure(account_key);
+    address_throttle_.RecordFailure(address_key);
+    (void)ctx_.store.AppendAudit(call.Audit("session.login_failed", "user/" + normal.value_or("?"),
+                                            {{"email", email.substr(0, 254)}}));
+    return JsonError(401, "invalid_credentials", "wrong email or password");
+  }
+  account_throttle_.RecordSuccess(account_key);
+
+  std::string token = RandomToken(32);
+  Session session{HashToken(token), RandomToken(24), user->id, call.now,
+                  call.now + ctx_.config.session_ttl};
+  st = ctx_.store.CreateSession(session);
+  if (!st.ok()) return ErrorResponse(st);
+  call.caller = Caller{*user, session, false};
+  (void)ctx_.store.AppendAudit(call.Audit("session.create", "user/" + user->email));
+
+  auto r = JsonResponse(200, {{"token", token},
+                              {"csrf_token", session.csrf_token},
+                              {"user", ToJson(*user)},
+                              {"must_change_password", user->must_change_password},
+                              {"expires_at", FormatTime(session.expires_at)}});
+  std::string cookie = std::string("pinhole_session=") + token +
+                       "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
+                       std::to_string(ctx_.config.session_ttl.count());
+  if (call.http.tls) cookie += "; Secure";
+  r.headers.emplace_back("Set-Cookie", cookie);
+  return r;
+}
+
+HttpResponse Api::DeleteSession(Call& call) {
+  Status st = ctx_.store.DeleteSession(call.caller->session.token_hash);
+  if (!st.ok()) return ErrorResponse(st);
+  (void)ctx_.store.AppendAudit(call.Audit("session.delete", "user/" + call.caller->user.email));
+  auto r = JsonResponse(204, nullptr);
+  r.headers.emplace_back("Set-Cookie",
+                         "pinhole_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+  return r;
+}
+
+HttpResponse Api::GetMe(Call& call) {
+  return JsonResponse(200, {{"user", ToJson(call.caller->user)},
+                            {"client_ip", call.client_ip.ToString()},
+                            {"must_change_password", call.caller->user.must_change_password}});
+}
+
+HttpResponse Api::ChangePassword(Call& call) {
+  auto body = ParseJsonObject(call.http.body);
+  if (!body.ok()) return ErrorResponse(body.status());
+  std::string current, fresh;
+  Status st = CheckKeys(*body, {"current", "new"});
+  if (st.ok()) st = ReadString(*body, "current", current, true);
+  if (st.ok()) st = ReadString(*body, "new", fresh, true);
+  if (!st.ok()) return ErrorResponse(st);
+  User user = call.caller->user;
+  if (!VerifyPassword(current, user.password_hash)) {
+    return JsonError(403, "invalid_credentials", "the current password is wrong");
+  }
+  if (current == fresh) {
+    return JsonError(422, "weak_password", "the new password must differ from the current one");
+  }
+  st = CheckPasswordPolicy(fresh);
+  if (!st.ok()) return ErrorResponse(st);
+  auto hash = HashPassword(fresh);
+  if (!hash.ok()) return ErrorResponse(hash.status());
+  user.password_hash = *hash;
+  user.must_change_password = false;
+  auto updated = ctx_.store.UpdateUser(user, call.Audit("user.password_change", "user/" + user.email));
+  if (!updated.ok()) return ErrorResponse(updated.status());
+  // Other sessions of this user end; the one that made the change stays.
+  (void)ctx_.store.DeleteUserSessions(user.id);
+  (void)ctx_.store.CreateSession(call.caller->session);
+  return JsonResponse(204, nullptr);
+}
+
+}  // namespace pinhole

@@ -1,0 +1,156 @@
+// pinholed: the Pinhole server. Wires config, store, enforcers, controller
+// and the HTTP API together, then waits for SIGINT/SIGTERM.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "auth/password.h"
+#include "config/config.h"
+#include "control/controller.h"
+#include "enforce/registry.h"
+#include "http/api.h"
+#include "pinhole_version.h"
+#include "store/store.h"
+
+namespace pinhole {
+namespace {
+
+constexpr int kExitConfig = 2;
+constexpr int kExitStartup = 1;
+
+// Creates the first admin when the store has no users at all.
+Status BootstrapAdmin(Store& store, const Clock& clock) {
+  if (store.CountUsers() > 0) return Status::Ok();
+  const char* env_email = std::getenv("PINHOLE_BOOTSTRAP_ADMIN_EMAIL");
+  const char* env_password = std::getenv("PINHOLE_BOOTSTRAP_ADMIN_PASSWORD");
+  User admin;
+  admin.email = env_email && *env_email ? env_email : "admin@pinhole.local";
+  admin.role = Role::kAdmin;
+  admin.created_at = clock.Now();
+  std::string password;
+  if (env_password && *env_password) {
+    password = env_password;
+    RETURN_IF_ERROR(CheckPasswordPolicy(password));
+  } else {
+    password = GeneratePassword();
+    admin.must_change_password = true;  // a printed password should not live long
+  }
+  ASSIGN_OR_RETURN(admin.password_hash, HashPassword(password));
+  AuditEntry audit{clock.Now(), "system", "user.bootstrap", "user/" + admin.email, "", "{}"};
+  auto created = store.CreateUser(admin, audit);
+  if (!created.ok()) return created.status();
+  std::printf("\n  First admin created: %s\n", admin.email.c_str());
+  if (!(env_password && *env_password)) {
+    std::printf("  Password (shown once, change it at first sign-in): %s\n", password.c_str());
+  }
+  std::printf("\n");
+  std::fflush(stdout);
+  return Status::Ok();
+}
+
+int Serve(const Config& config) {
+  SystemClock clock;
+  auto store = OpenSqliteStore(config.sqlite_path);
+  if (!store.ok()) {
+    spdlog::error("cannot open the store {}: {}", config.sqlite_path, store.status().message());
+    return kExitStartup;
+  }
+  if (Status st = BootstrapAdmin(**store, clock); !st.ok()) {
+    spdlog::error("cannot create the first admin: {}", st.ToString());
+    return kExitStartup;
+  }
+
+  EnforcerOptions enforcer_options{.nftables_table = config.nftables_table};
+  std::map<std::string, std::unique_ptr<Enforcer>> enforcers;
+  EnforcerRegistry registry = DefaultEnforcerRegistry();
+  for (const auto& name : registry.Names()) {
+    auto e = registry.Create(name, enforcer_options);
+    if (!e.ok()) {
+      spdlog::error("cannot start the {} backend: {}", name, e.status().ToString());
+      return kExitStartup;
+    }
+    enforcers[name] = std::move(e).value();
+  }
+  ControllerOptions controller_options;
+  controller_options.resync_interval = config.resync_interval;
+  Controller controller(**store, clock, std::move(enforcers), controller_options);
+
+  Api api(ApiContext{**store, controller, clock, config});
+  HttpServerOptions server_options;
+  server_options.listen = config.listen;
+  server_options.tls_cert = config.tls_cert;
+  server_options.tls_key = config.tls_key;
+  auto server = NewHttpServer(server_options,
+                              [&api](const HttpRequest& r) { return api.Handle(r); });
+
+  // Block the signals before any thread starts so that only sigwait sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  if (Status st = server->Start(); !st.ok()) {
+    spdlog::error("cannot listen: {}", st.message());
+    return kExitStartup;
+  }
+  for (const auto& a : server->BoundAddresses()) {
+    spdlog::info("listening on {}://{}", config.tls() ? "https" : "http", a);
+  }
+  // Reconcile before /readyz turns 200: holes match the store from here on.
+  if (Status st = controller.Start(); !st.ok()) {
+    spdlog::error("cannot reconcile enforcement points: {}", st.ToString());
+    server->Stop();
+    return kExitStartup;
+  }
+  spdlog::info("ready ({} active leases)", controller.Stats().active_leases);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("signal {}: shutting down (holes stay until their kernel timeout)", sig);
+  server->Stop();
+  controller.Stop();
+  return 0;
+}
+
+}  // namespace
+}  // namespace pinhole
+
+int main(int argc, char** argv) {
+  CLI::App app{"pinholed - Pinhole just-in-time network access gateway server"};
+  std::string config_path;
+  std::vector<std::string> listen;
+  std::string sqlite_path;
+  app.add_option("-c,--config", config_path, "TOML configuration file (embedded defaults if absent)");
+  app.add_option("--listen", listen, "Listen address ADDR:PORT (repeatable; overrides the config)");
+  app.add_option("--sqlite", sqlite_path, "SQLite database path (overrides [store] sqlite)");
+  app.set_version_flag("--version", std::string("pinholed ") + PINHOLE_VERSION + " (" +
+                                        PINHOLE_GIT_REV + ")");
+  app.footer(
+      "Environment: PINHOLE_BOOTSTRAP_ADMIN_EMAIL and PINHOLE_BOOTSTRAP_ADMIN_PASSWORD create the\n"
+      "first admin when the store has no users (otherwise a password is generated and printed).");
+  CLI11_PARSE(app, argc, argv);
+
+  pinhole::Config config;
+  if (!config_path.empty()) {
+    auto loaded = pinhole::LoadConfigFile(config_path);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "pinholed: %s\n", loaded.status().message().c_str());
+      return pinhole::kExitConfig;
+    }
+    config = std::move(loaded).value();
+  }
+  if (!listen.empty()) config.listen = listen;
+  if (!sqlite_path.empty()) config.sqlite_path = sqlite_path;
+  try {
+    return pinhole::Serve(config);
+  } catch (const std::exception& e) {
+    spdlog::critical("unexpected error: {}", e.what());
+    return 1;
+  }
+}

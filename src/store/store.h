@@ -1,0 +1,109 @@
+// Store: the truth about users, policies and leases (DESIGN.md invariant 2).
+//
+// Every method that changes state takes the AuditEntry describing the change
+// and commits both in one transaction; when the method returns OK the change
+// is durable (fsync'd for on-disk stores). A failed call changes nothing.
+// Implementations are thread-safe.
+//
+// Errors: NotFound for a missing id/name; Conflict ("name_taken") for a
+// duplicate unique name; Conflict ("state_changed") when a lease's state is
+// not the expected one; Unavailable/Internal for storage failures.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/model.h"
+#include "core/result.h"
+
+namespace pinhole {
+
+struct LeaseFilter {
+  std::optional<std::vector<LeaseState>> states;  // any of these; all if absent
+  std::optional<Id> owner_id;
+  int limit = 1000;  // newest first
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Users. CreateUser assigns id and created_at is taken as given. Group
+  // membership is written through the groups; User::groups is filled on read.
+  virtual Result<User> CreateUser(const User& user, const AuditEntry& audit) = 0;
+  virtual Result<User> UpdateUser(const User& user, const AuditEntry& audit) = 0;
+  // Also removes the user from every group and deletes their sessions.
+  virtual Status DeleteUser(Id id, const AuditEntry& audit) = 0;
+  virtual Result<User> GetUser(Id id) = 0;
+  virtual Result<User> FindUser(std::string_view email) = 0;
+  virtual std::vector<User> ListUsers() = 0;
+  virtual int64_t CountUsers() = 0;
+
+  // Groups; members are emails of existing users (NotFound otherwise).
+  virtual Result<Group> CreateGroup(const Group& group, const AuditEntry& audit) = 0;
+  virtual Result<Group> UpdateGroup(const Group& group, const AuditEntry& audit) = 0;
+  virtual Status DeleteGroup(Id id, const AuditEntry& audit) = 0;
+  virtual Result<Group> GetGroup(Id id) = 0;
+  virtual Result<Group> FindGroup(std::string_view name) = 0;
+  virtual std::vector<Group> ListGroups() = 0;
+
+  virtual Result<Service> CreateService(const Service& s, const AuditEntry& audit) = 0;
+  virtual Result<Service> UpdateService(const Service& s, const AuditEntry& audit) = 0;
+  virtual Status DeleteService(Id id, const AuditEntry& audit) = 0;
+  virtual Result<Service> GetService(Id id) = 0;
+  virtual Result<Service> FindService(std::string_view name) = 0;
+  virtual std::vector<Service> ListServices() = 0;
+
+  virtual Result<AccessGroup> CreateAccessGroup(const AccessGroup& g, const AuditEntry& audit) = 0;
+  virtual Result<AccessGroup> UpdateAccessGroup(const AccessGroup& g, const AuditEntry& audit) = 0;
+  virtual Status DeleteAccessGroup(Id id, const AuditEntry& audit) = 0;
+  virtual Result<AccessGroup> GetAccessGroup(Id id) = 0;
+  virtual Result<AccessGroup> FindAccessGroup(std::string_view name) = 0;
+  virtual std::vector<AccessGroup> ListAccessGroups() = 0;
+
+  virtual Result<Policy> CreatePolicy(const Policy& p, const AuditEntry& audit) = 0;
+  virtual Result<Policy> UpdatePolicy(const Policy& p, const AuditEntry& audit) = 0;
+  virtual Status DeletePolicy(Id id, const AuditEntry& audit) = 0;
+  virtual Result<Policy> GetPolicy(Id id) = 0;
+  virtual Result<Policy> FindPolicy(std::string_view name) = 0;
+  virtual std::vector<Policy> ListPolicies() = 0;
+
+  // Leases. CreateLease assigns the id.
+  virtual Result<Lease> CreateLease(const Lease& lease, const AuditEntry& audit) = 0;
+  // Writes `lease` if the stored state still equals `expected` (compare-and-set);
+  // Conflict "state_changed" otherwise.
+  virtual Result<Lease> UpdateLease(const Lease& lease, LeaseState expected,
+                                    const AuditEntry& audit) = 0;
+  // Several lease updates (e.g. a batch of expiries) in one transaction; each
+  // with its own audit entry. All or nothing.
+  struct LeaseUpdate {
+    Lease lease;
+    LeaseState expected;
+    AuditEntry audit;
+  };
+  virtual Status UpdateLeases(const std::vector<LeaseUpdate>& updates) = 0;
+  virtual Result<Lease> GetLease(Id id) = 0;
+  virtual std::vector<Lease> ListLeases(const LeaseFilter& filter) = 0;
+
+  // Sessions and tokens, by the hash of their secret. Not audited here: the
+  // caller records sign-in/out events with AppendAudit.
+  virtual Status CreateSession(const Session& s) = 0;
+  virtual Result<Session> FindSession(std::string_view token_hash) = 0;
+  virtual Status DeleteSession(std::string_view token_hash) = 0;
+  virtual Status DeleteUserSessions(Id user_id) = 0;
+
+  // Audit log: append-only, hash-chained (see audit/chain.h).
+  virtual Status AppendAudit(const AuditEntry& audit) = 0;
+  // Events with seq > after, in order, at most `limit`.
+  virtual std::vector<AuditEvent> ListAudit(int64_t after, int limit) = 0;
+};
+
+// Opens (creating and migrating as needed) the SQLite store at `path`.
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
+// A store in memory, for tests.
+std::unique_ptr<Store> NewMemoryStore();
+
+}  // namespace pinhole
