@@ -1,0 +1,340 @@
+#include "core/policy.h"
+
+#include <gtest/gtest.h>
+
+namespace pinhole {
+namespace {
+
+using std::chrono::hours;
+
+Cidr C(std::string_view s) { return *Cidr::Parse(s); }
+IpAddress Ip(std::string_view s) { return *IpAddress::Parse(s); }
+
+class PolicyTest : public ::testing::Test {
+ protected:
+  PolicyTest() {
+    for (const char* name : {"ssh", "rdp", "db", "web"}) {
+      Service s;
+      s.name = name;
+      catalog_.services.push_back(s);
+    }
+    AccessGroup bundle;
+    bundle.name = "ops-bundle";
+    bundle.services = {"ssh", "db"};
+    catalog_.access_groups.push_back(bundle);
+
+    Policy devs;
+    devs.name = "devs";
+    devs.groups = {"developers"};
+    devs.services = {"ssh"};
+    devs.default_duration = hours(1);
+    devs.max_duration = hours(8);
+    catalog_.policies.push_back(devs);
+
+    Policy alice;
+    alice.name = "alice-db";
+    alice.users = {"Alice@Example.com"};
+    alice.access_groups = {"ops-bundle"};
+    alice.default_duration = hours(2);
+    alice.max_duration = hours(4);
+    alice.recipients = {RecipientKind::kSelf, RecipientKind::kCidr, RecipientKind::kInvite};
+    alice.min_prefix_v4 = 24;
+    alice.min_prefix_v6 = 56;
+    catalog_.policies.push_back(alice);
+
+    alice_.email = "alice@example.com";
+    bob_.email = "bob@example.com";
+    bob_.groups = {"developers"};
+    carol_.email = "carol@example.com";
+    carol_.groups = {"finance"};
+  }
+
+  LeaseRequest Self(std::vector<std::string> services) {
+    LeaseRequest r;
+    r.services = std::move(services);
+    r.client_ip = Ip("203.0.113.7");
+    return r;
+  }
+
+  static void ExpectError(const Result<Grant>& g, Code code, std::string_view reason) {
+    ASSERT_FALSE(g.ok());
+    EXPECT_EQ(g.status().code(), code) << g.status().ToString();
+    EXPECT_EQ(g.status().reason(), reason) << g.status().ToString();
+  }
+
+  Catalog catalog_;
+  User alice_, bob_, carol_;
+};
+
+TEST_F(PolicyTest, CatalogLookups) {
+  ASSERT_NE(catalog_.FindService("db"), nullptr);
+  EXPECT_EQ(catalog_.FindService("db")->name, "db");
+  EXPECT_EQ(catalog_.FindService("nope"), nullptr);
+  ASSERT_NE(catalog_.FindAccessGroup("ops-bundle"), nullptr);
+  EXPECT_EQ(catalog_.FindAccessGroup("ssh"), nullptr);
+}
+
+TEST_F(PolicyTest, SubjectsByEmailAndGroup) {
+  EXPECT_TRUE(IsSubject(catalog_.policies[1], alice_));  // email, case-insensitive
+  EXPECT_FALSE(IsSubject(catalog_.policies[1], bob_));
+  EXPECT_TRUE(IsSubject(catalog_.policies[0], bob_));  // through "developers"
+  EXPECT_FALSE(IsSubject(catalog_.policies[0], carol_));
+  EXPECT_FALSE(IsSubject(catalog_.policies[0], alice_));
+}
+
+TEST_F(PolicyTest, GrantedServicesIncludeAccessGroups) {
+  EXPECT_EQ(GrantedServices(catalog_.policies[1], catalog_),
+            (std::vector<std::string>{"db", "ssh"}));
+  Policy p;
+  p.services = {"web", "ssh"};
+  p.access_groups = {"ops-bundle", "deleted-bundle"};
+  EXPECT_EQ(GrantedServices(p, catalog_), (std::vector<std::string>{"db", "ssh", "web"}));
+}
+
+TEST_F(PolicyTest, SelfGrantUsesClientAddressAndDefaultDuration) {
+  auto g = Decide(bob_, Self({"ssh"}), catalog_);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(g->services, (std::vector<std::string>{"ssh"}));
+  EXPECT_EQ(g->duration, hours(1));
+  EXPECT_EQ(g->source, C("203.0.113.7/32"));
+  EXPECT_EQ(g->policy, "devs");
+
+  LeaseRequest v6 = Self({"ssh"});
+  v6.client_ip = Ip("2001:db8::42");
+  g = Decide(bob_, v6, catalog_);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->source, C("2001:db8::42/128"));
+}
+
+TEST_F(PolicyTest, DefaultDurationIsCappedAtMax) {
+  catalog_.policies[0].default_duration = hours(20);
+  auto g = Decide(bob_, Self({"ssh"}), catalog_);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->duration, hours(8));
+}
+
+TEST_F(PolicyTest, ExplicitDurationWithinMax) {
+  LeaseRequest r = Self({"ssh"});
+  r.duration = hours(8);
+  auto g = Decide(bob_, r, catalog_);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->duration, hours(8));
+}
+
+TEST_F(PolicyTest, DurationAboveMaxIsRefused) {
+  LeaseRequest r = Self({"ssh"});
+  r.duration = hours(8) + Seconds(1);
+  auto g = Decide(bob_, r, catalog_);
+  ExpectError(g, Code::kInvalidArgument, "duration_exceeds_max");
+  EXPECT_NE(g.status().message().find("8h"), std::string::npos) << g.status().message();
+}
+
+TEST_F(PolicyTest, NonPositiveDurationIsRefused) {
+  LeaseRequest r = Self({"ssh"});
+  r.duration = Seconds(0);
+  ExpectError(Decide(bob_, r, catalog_), Code::kInvalidArgument, "invalid_duration");
+  r.duration = Seconds(-5);
+  ExpectError(Decide(bob_, r, catalog_), Code::kInvalidArgument, "invalid_duration");
+}
+
+TEST_F(PolicyTest, UnknownServiceOrAccessGroup) {
+  auto g = Decide(bob_, Self({"ssh", "telnet"}), catalog_);
+  ExpectError(g, Code::kInvalidArgument, "unknown_service");
+  EXPECT_NE(g.status().message().find("telnet"), std::string::npos);
+
+  LeaseRequest r = Self({});
+  r.access_group = "nope";
+  ExpectError(Decide(alice_, r, catalog_), Code::kInvalidArgument, "unknown_service");
+}
+
+TEST_F(PolicyTest, EmptyRequestIsRefused) {
+  ExpectError(Decide(bob_, Self({}), catalog_), Code::kInvalidArgument, "invalid_request");
+}
+
+TEST_F(PolicyTest, NotASubject) {
+  auto g = Decide(carol_, Self({"ssh"}), catalog_);
+  ExpectError(g, Code::kPermissionDenied, "not_permitted");
+  EXPECT_NE(g.status().message().find("ssh"), std::string::npos);
+}
+
+TEST_F(PolicyTest, ServiceNotCovered) {
+  auto g = Decide(bob_, Self({"ssh", "rdp"}), catalog_);
+  ExpectError(g, Code::kPermissionDenied, "not_permitted");
+  EXPECT_NE(g.status().message().find("rdp"), std::string::npos) << g.status().message();
+}
+
+TEST_F(PolicyTest, ServicesMustBeCoveredByOnePolicy) {
+  Policy web;
+  web.name = "bob-web";
+  web.users = {"bob@example.com"};
+  web.services = {"web"};
+  catalog_.policies.push_back(web);
+  EXPECT_TRUE(Decide(bob_, Self({"web"}), catalog_).ok());
+  EXPECT_TRUE(Decide(bob_, Self({"ssh"}), catalog_).ok());
+  ExpectError(Decide(bob_, Self({"ssh", "web"}), catalog_), Code::kPermissionDenied,
+              "not_permitted");
+}
+
+TEST_F(PolicyTest, DisabledUserIsRefused) {
+  bob_.disabled = true;
+  ExpectError(Decide(bob_, Self({"ssh"}), catalog_), Code::kPermissionDenied, "not_permitted");
+}
+
+TEST_F(PolicyTest, AccessGroupRequest) {
+  LeaseRequest r = Self({});
+  r.access_group = "ops-bundle";
+  auto g = Decide(alice_, r, catalog_);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(g->services, (std::vector<std::string>{"db", "ssh"}));
+  EXPECT_EQ(g->policy, "alice-db");
+  EXPECT_EQ(g->duration, hours(2));
+  // Bob's policy covers only ssh, not the whole bundle.
+  ExpectError(Decide(bob_, r, catalog_), Code::kPermissionDenied, "not_permitted");
+}
+
+TEST_F(PolicyTest, DuplicateServicesCollapse) {
+  auto g = Decide(alice_, Self({"ssh", "db", "ssh", "db"}), catalog_);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->services, (std::vector<std::string>{"db", "ssh"}));
+}
+
+TEST_F(PolicyTest, RecipientKindMustBeAllowed) {
+  LeaseRequest r = Self({"ssh"});
+  r.recipient = RecipientKind::kCidr;
+  r.cidr = C("198.51.100.0/28");
+  auto g = Decide(bob_, r, catalog_);
+  ExpectError(g, Code::kPermissionDenied, "not_permitted");
+  EXPECT_NE(g.status().message().find("cidr"), std::string::npos) << g.status().message();
+
+  r.recipient = RecipientKind::kInvite;
+  r.cidr.reset();
+  ExpectError(Decide(bob_, r, catalog_), Code::kPermissionDenied, "not_permitted");
+  EXPECT_TRUE(Decide(alice_, r, catalog_).ok());
+}
+
+TEST_F(PolicyTest, CidrRecipient) {
+  LeaseRequest r = Self({"db"});
+  r.recipient = RecipientKind::kCidr;
+  r.cidr = C("198.51.100.0/24");
+  auto g = Decide(alice_, r, catalog_);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(g->source, C("198.51.100.0/24"));
+  r.cidr = C("198.51.100.16/28");
+  EXPECT_TRUE(Decide(alice_, r, catalog_).ok());
+}
+
+TEST_F(PolicyTest, CidrRecipientNeedsCidr) {
+  LeaseRequest r = Self({"db"});
+  r.recipient = RecipientKind::kCidr;
+  ExpectError(Decide(alice_, r, catalog_), Code::kInvalidArgument, "invalid_cidr");
+}
+
+TEST_F(PolicyTest, CidrMinPrefixV4AndV6) {
+  LeaseRequest r = Self({"db"});
+  r.recipient = RecipientKind::kCidr;
+  r.cidr = C("198.51.0.0/23");
+  auto g = Decide(alice_, r, catalog_);
+  ExpectError(g, Code::kInvalidArgument, "cidr_too_wide");
+  EXPECT_NE(g.status().message().find("/24"), std::string::npos) << g.status().message();
+
+  r.cidr = C("2001:db8:0:100::/56");
+  EXPECT_TRUE(Decide(alice_, r, catalog_).ok());
+  r.cidr = C("2001:db8::/55");
+  ExpectError(Decide(alice_, r, catalog_), Code::kInvalidArgument, "cidr_too_wide");
+  // The v4 limit applies to v4 sources.
+  r.cidr = C("10.0.0.0/8");
+  ExpectError(Decide(alice_, r, catalog_), Code::kInvalidArgument, "cidr_too_wide");
+}
+
+TEST_F(PolicyTest, SlashZeroIsAlwaysTooWide) {
+  catalog_.policies[1].min_prefix_v4 = 0;
+  catalog_.policies[1].min_prefix_v6 = 0;
+  LeaseRequest r = Self({"db"});
+  r.recipient = RecipientKind::kCidr;
+  r.cidr = C("0.0.0.0/0");
+  ExpectError(Decide(alice_, r, catalog_), Code::kInvalidArgument, "cidr_too_wide");
+  r.cidr = C("::/0");
+  ExpectError(Decide(alice_, r, catalog_), Code::kInvalidArgument, "cidr_too_wide");
+  r.cidr = C("0.0.0.0/1");
+  EXPECT_TRUE(Decide(alice_, r, catalog_).ok());
+}
+
+TEST_F(PolicyTest, PicksPolicyWithLargestMax) {
+  Policy big;
+  big.name = "zz-long";
+  big.groups = {"developers"};
+  big.services = {"ssh"};
+  big.default_duration = hours(3);
+  big.max_duration = hours(24);
+  catalog_.policies.push_back(big);
+  auto g = Decide(bob_, Self({"ssh"}), catalog_);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->policy, "zz-long");
+  EXPECT_EQ(g->duration, hours(3));  // the chosen policy's default
+
+  // Ties go to the first name.
+  catalog_.policies.back().max_duration = hours(8);
+  catalog_.policies.back().name = "aa-same";
+  g = Decide(bob_, Self({"ssh"}), catalog_);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->policy, "aa-same");
+}
+
+TEST_F(PolicyTest, FallsBackToAPolicyThatAllowsTheRequest) {
+  // The most generous policy does not allow CIDRs; a narrower one does.
+  Policy wide;
+  wide.name = "wide";
+  wide.users = {"alice@example.com"};
+  wide.services = {"db"};
+  wide.max_duration = hours(48);
+  catalog_.policies.push_back(wide);
+  LeaseRequest r = Self({"db"});
+  r.recipient = RecipientKind::kCidr;
+  r.cidr = C("198.51.100.0/24");
+  auto g = Decide(alice_, r, catalog_);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->policy, "alice-db");
+
+  // For a long self lease only "wide" allows the duration.
+  LeaseRequest s = Self({"db"});
+  s.duration = hours(20);
+  g = Decide(alice_, s, catalog_);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->policy, "wide");
+}
+
+TEST_F(PolicyTest, RenewalChecks) {
+  Lease lease;
+  lease.owner = "bob@example.com";
+  lease.services = {"ssh"};
+  lease.policy = "devs";
+  EXPECT_TRUE(CheckRenewal(bob_, lease, hours(8), catalog_).ok());
+
+  Status st = CheckRenewal(bob_, lease, hours(9), catalog_);
+  EXPECT_EQ(st.reason(), "duration_exceeds_max");
+  EXPECT_EQ(CheckRenewal(bob_, lease, Seconds(0), catalog_).reason(), "invalid_duration");
+
+  // User left the group.
+  User moved = bob_;
+  moved.groups.clear();
+  st = CheckRenewal(moved, lease, hours(1), catalog_);
+  EXPECT_EQ(st.code(), Code::kPermissionDenied);
+  EXPECT_EQ(st.reason(), "not_permitted");
+
+  // Policy no longer covers the service.
+  Lease other = lease;
+  other.services = {"ssh", "rdp"};
+  EXPECT_EQ(CheckRenewal(bob_, other, hours(1), catalog_).reason(), "not_permitted");
+
+  // Policy deleted.
+  other = lease;
+  other.policy = "gone";
+  EXPECT_EQ(CheckRenewal(bob_, other, hours(1), catalog_).reason(), "not_permitted");
+
+  User disabled = bob_;
+  disabled.disabled = true;
+  EXPECT_EQ(CheckRenewal(disabled, lease, hours(1), catalog_).reason(), "not_permitted");
+}
+
+}  // namespace
+}  // namespace pinhole
