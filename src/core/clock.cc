@@ -104,7 +104,13 @@ std::optional<Time> ParseTime(std::string_view s) {
   Time t = std::chrono::sys_days(ymd) + std::chrono::hours(hour) + std::chrono::minutes(minute) +
            Seconds(second) + Millis(millis);
   // "10:00+02:00" is 08:00 UTC.
-  return t - std::chrono::minutes(offset_minutes);
+  Time utc = t - std::chrono::minutes(offset_minutes);
+  // An offset can push a time outside the four-digit years FormatTime writes.
+  if (utc < std::chrono::sys_days(std::chrono::year(0) / 1 / 1) ||
+      utc >= std::chrono::sys_days(std::chrono::year(10000) / 1 / 1)) {
+    return std::nullopt;
+  }
+  return utc;
 }
 
 }  // namespace pinhole

@@ -1,5 +1,7 @@
 #include "http/api_codec.h"
 
+#include <algorithm>
+
 #include "core/duration.h"
 #include "http/json_fields.h"
 
@@ -23,6 +25,9 @@ Status CheckEmails(std::vector<std::string>& emails, const char* key) {
     if (!normal) return Status::Invalid("invalid_field", std::string(key) + ": not an email: " + e);
     e = *normal;
   }
+  // Lower-casing can make two entries equal; keep the list a sorted set.
+  std::sort(emails.begin(), emails.end());
+  emails.erase(std::unique(emails.begin(), emails.end()), emails.end());
   return Status::Ok();
 }
 

@@ -79,3 +79,16 @@ TEST(ParseTimeTest, RejectsMalformed) {
 
 }  // namespace
 }  // namespace pinhole
+
+namespace pinhole {
+namespace {
+
+TEST(ParseTimeRange, OffsetsCannotLeaveFourDigitYears) {
+  EXPECT_FALSE(ParseTime("0000-01-01T00:00:00+00:01").has_value());
+  EXPECT_FALSE(ParseTime("9999-12-31T23:59:59-00:01").has_value());
+  ASSERT_TRUE(ParseTime("9999-12-31T23:59:59Z").has_value());
+  EXPECT_EQ(FormatTime(*ParseTime("9999-12-31T23:59:59Z")), "9999-12-31T23:59:59Z");
+}
+
+}  // namespace
+}  // namespace pinhole
