@@ -151,21 +151,53 @@ Status PreparePassword(const json& body, User& user, std::string& generated) {
   return Status::Ok();
 }
 
+// Users' "groups" is a view of group membership: make `email` a member of
+// exactly `groups` (all of which exist; checked before anything is written).
+Status CheckGroupsExist(Store& store, const std::vector<std::string>& groups) {
+  for (const auto& g : groups) {
+    if (!store.FindGroup(g).ok()) return Status::Invalid("unknown_group", "groups: no group named " + g);
+  }
+  return Status::Ok();
+}
+
+void SetMembership(Store& store, const Call& call, const std::string& email,
+                   const std::vector<std::string>& groups) {
+  for (auto group : store.ListGroups()) {
+    bool want = std::find(groups.begin(), groups.end(), group.name) != groups.end();
+    auto it = std::find(group.members.begin(), group.members.end(), email);
+    bool has = it != group.members.end();
+    if (want == has) continue;
+    if (want) {
+      group.members.push_back(email);
+    } else {
+      group.members.erase(it);
+    }
+    (void)store.UpdateGroup(group, call.Audit("group.update", "group/" + group.name,
+                                              {{want ? "added" : "removed", email}}));
+  }
+}
+
 }  // namespace
 
 // --- users ---
 
 HttpResponse Api::CreateUser(Call& call) {
   std::string generated;
-  auto r = CreateObject<User>(ctx_.store, call, [&](const json& body, User& u) {
+  std::vector<std::string> groups;
+  auto r = CreateObject<User>(ctx_.store, call, [&](const json& body, User& u) -> Status {
     u.created_at = call.now;
+    groups = u.groups;
+    RETURN_IF_ERROR(CheckGroupsExist(ctx_.store, groups));
     return PreparePassword(body, u, generated);
   });
-  if (r.status == 201 && !generated.empty()) {
-    auto j = json::parse(r.body);
-    j["generated_password"] = generated;
-    r.body = j.dump();
+  if (r.status != 201) return r;
+  auto j = json::parse(r.body);
+  if (!groups.empty()) {
+    SetMembership(ctx_.store, call, j["email"], groups);
+    j["groups"] = groups;
   }
+  if (!generated.empty()) j["generated_password"] = generated;
+  r.body = j.dump();
   return r;
 }
 
@@ -174,23 +206,30 @@ HttpResponse Api::GetUser(Call& call) { return GetObject<User>(ctx_.store, call)
 
 HttpResponse Api::UpdateUser(Call& call) {
   std::string generated;
+  std::optional<std::vector<std::string>> groups;
   auto r = UpdateObject<User>(ctx_.store, call, [&](const json& body, User& u) -> Status {
     if (u.id == call.caller->user.id && (u.disabled || u.role != Role::kAdmin)) {
       return Status::Conflict("self_lockout", "you cannot disable yourself or drop your own admin role");
+    }
+    if (body.contains("groups")) {
+      groups = u.groups;
+      RETURN_IF_ERROR(CheckGroupsExist(ctx_.store, *groups));
     }
     return PreparePassword(body, u, generated);
   });
   if (r.status != 200) return r;
   auto j = json::parse(r.body);
+  if (groups) {
+    SetMembership(ctx_.store, call, j["email"], *groups);
+    j["groups"] = *groups;
+  }
   if (j["disabled"].get<bool>()) {
     std::string email = j["email"];
     (void)ctx_.store.DeleteUserSessions(j["id"].get<Id>());
     RevokeLeases(call, [&](const Lease& l) { return l.owner == email; }, "user disabled");
   }
-  if (!generated.empty()) {
-    j["generated_password"] = generated;
-    r.body = j.dump();
-  }
+  if (!generated.empty()) j["generated_password"] = generated;
+  r.body = j.dump();
   return r;
 }
 

@@ -1,0 +1,336 @@
+// The API handlers end to end in memory: memory store, fake enforcer,
+// manual clock; requests go through Api::Handle as the server would send them.
+#include "http/api.h"
+
+#include <gtest/gtest.h>
+
+#include "auth/password.h"
+#include "enforce/fake/fake_enforcer.h"
+
+namespace pinhole {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kAdminPassword[] = "admin-password-1";
+constexpr char kUserPassword[] = "user-password-1";
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = NewMemoryStore();
+    AddUser("admin@example.com", kAdminPassword, Role::kAdmin, false);
+    AddUser("bob@example.com", kUserPassword, Role::kUser, false);
+    auto fake = std::make_unique<FakeEnforcer>("nftables", &clock_);
+    fake_ = fake.get();
+    std::map<std::string, std::unique_ptr<Enforcer>> enforcers;
+    enforcers["nftables"] = std::move(fake);
+    controller_ = std::make_unique<Controller>(*store_, clock_, std::move(enforcers));
+    ASSERT_TRUE(controller_->Start().ok());
+    config_.trusted_proxies = {*Cidr::Parse("10.0.0.0/8")};
+    api_ = std::make_unique<Api>(ApiContext{*store_, *controller_, clock_, config_});
+  }
+  void TearDown() override { controller_->Stop(); }
+
+  void AddUser(const std::string& email, const std::string& password, Role role, bool must_change) {
+    User u;
+    u.email = email;
+    u.role = role;
+    u.must_change_password = must_change;
+    u.password_hash = *HashPassword(password);
+    ASSERT_TRUE(store_->CreateUser(u, AuditEntry{clock_.Now(), "test", "user.create", "u", "", "{}"}).ok());
+  }
+
+  HttpResponse Call(const std::string& method, const std::string& path, const json& body = nullptr,
+                    const std::string& token = "", std::vector<std::pair<std::string, std::string>> headers = {},
+                    const std::string& peer = "198.51.100.7") {
+    HttpRequest r;
+    r.method = method;
+    r.target = path;
+    auto q = path.find('?');
+    r.path = path.substr(0, q);
+    if (q != std::string::npos) {
+      std::string query = path.substr(q + 1);
+      auto eq = query.find('=');
+      r.query[query.substr(0, eq)] = query.substr(eq + 1);
+    }
+    if (!body.is_null()) r.body = body.dump();
+    if (!token.empty()) r.headers["authorization"] = "Bearer " + token;
+    for (auto& [k, v] : headers) r.headers[k] = v;
+    r.peer = *IpAddress::Parse(peer);
+    return api_->Handle(r);
+  }
+
+  json Body(const HttpResponse& r) { return json::parse(r.body); }
+  std::string Code(const HttpResponse& r) { return Body(r)["error"]["code"]; }
+
+  json Login(const std::string& email, const std::string& password) {
+    auto r = Call("POST", "/api/v1/session", {{"email", email}, {"password", password}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    return Body(r);
+  }
+
+  void SeedServiceAndPolicy(const std::string& admin) {
+    ASSERT_EQ(Call("POST", "/api/v1/services", {{"name", "ssh"}, {"protocol", "tcp"}, {"ports", "22"}},
+                   admin).status, 201);
+    ASSERT_EQ(Call("POST", "/api/v1/policies",
+                   {{"name", "p"}, {"users", {"bob@example.com"}}, {"services", {"ssh"}},
+                    {"max_duration", "2h"}, {"default_duration", "1h"}, {"recipients", {"self", "cidr"}},
+                    {"min_prefix", {{"ipv4", 28}, {"ipv6", 64}}}},
+                   admin).status,
+              201);
+  }
+
+  size_t AuditCount() { return store_->ListAudit(0, 100000).size(); }
+
+  ManualClock clock_;
+  Config config_;
+  std::unique_ptr<Store> store_;
+  FakeEnforcer* fake_ = nullptr;
+  std::unique_ptr<Controller> controller_;
+  std::unique_ptr<Api> api_;
+};
+
+std::string Header(const HttpResponse& r, const std::string& name) {
+  for (auto& [k, v] : r.headers) {
+    if (k == name) return v;
+  }
+  return "";
+}
+
+TEST_F(ApiTest, LoginSetsStrictHttpOnlyCookie) {
+  auto r = Call("POST", "/api/v1/session", {{"email", "bob@example.com"}, {"password", kUserPassword}});
+  ASSERT_EQ(r.status, 200);
+  std::string cookie = Header(r, "Set-Cookie");
+  EXPECT_NE(cookie.find("HttpOnly"), std::string::npos);
+  EXPECT_NE(cookie.find("SameSite=Strict"), std::string::npos);
+  EXPECT_EQ(cookie.find("Secure"), std::string::npos);  // plain HTTP here
+  EXPECT_FALSE(Body(r)["csrf_token"].get<std::string>().empty());
+}
+
+TEST_F(ApiTest, WrongPasswordAndUnknownUserLookTheSame) {
+  auto a = Call("POST", "/api/v1/session", {{"email", "bob@example.com"}, {"password", "nope-nope-nope"}});
+  auto b = Call("POST", "/api/v1/session", {{"email", "who@example.com"}, {"password", "nope-nope-nope"}});
+  EXPECT_EQ(a.status, 401);
+  EXPECT_EQ(a.body, b.body);
+}
+
+TEST_F(ApiTest, LoginThrottledPerAccount) {
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(Call("POST", "/api/v1/session", {{"email", "bob@example.com"}, {"password", "bad-bad-bad"}})
+                  .status, 401);
+  }
+  auto r = Call("POST", "/api/v1/session", {{"email", "bob@example.com"}, {"password", kUserPassword}});
+  EXPECT_EQ(r.status, 429);
+  EXPECT_FALSE(Header(r, "Retry-After").empty());
+  clock_.Advance(std::chrono::minutes(16));
+  EXPECT_EQ(Call("POST", "/api/v1/session", {{"email", "bob@example.com"}, {"password", kUserPassword}})
+                .status, 200);
+}
+
+TEST_F(ApiTest, CookieWritesNeedTheCsrfToken) {
+  json admin = Login("admin@example.com", kAdminPassword);
+  std::string cookie = "pinhole_session=" + admin["token"].get<std::string>();
+  json group = {{"name", "ops"}};
+  auto before = store_->ListGroups().size();
+  auto refused = Call("POST", "/api/v1/groups", group, "", {{"cookie", cookie}});
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(Code(refused), "csrf_token_invalid");
+  EXPECT_EQ(store_->ListGroups().size(), before);
+  auto wrong = Call("POST", "/api/v1/groups", group, "", {{"cookie", cookie}, {"x-csrf-token", "nope"}});
+  EXPECT_EQ(wrong.status, 403);
+  // Reads with the cookie alone are fine; writes with the token too.
+  EXPECT_EQ(Call("GET", "/api/v1/groups", nullptr, "", {{"cookie", cookie}}).status, 200);
+  auto ok = Call("POST", "/api/v1/groups", group, "",
+                 {{"cookie", cookie}, {"x-csrf-token", admin["csrf_token"].get<std::string>()}});
+  EXPECT_EQ(ok.status, 201) << ok.body;
+}
+
+TEST_F(ApiTest, RolesAndAuthentication) {
+  std::string bob = Login("bob@example.com", kUserPassword)["token"];
+  EXPECT_EQ(Call("GET", "/api/v1/users").status, 401);
+  EXPECT_EQ(Call("GET", "/api/v1/users", nullptr, "garbage").status, 401);
+  auto r = Call("GET", "/api/v1/users", nullptr, bob);
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(Call("GET", "/api/v1/audit", nullptr, bob).status, 403);
+  EXPECT_EQ(Call("GET", "/api/v1/me", nullptr, bob).status, 200);
+}
+
+TEST_F(ApiTest, ForcedPasswordChangeGatesEverythingElse) {
+  AddUser("new@example.com", "initial-password", Role::kUser, true);
+  json s = Login("new@example.com", "initial-password");
+  EXPECT_TRUE(s["must_change_password"].get<bool>());
+  std::string tok = s["token"];
+  auto blocked = Call("GET", "/api/v1/leases", nullptr, tok);
+  EXPECT_EQ(blocked.status, 403);
+  EXPECT_EQ(Code(blocked), "password_change_required");
+  EXPECT_EQ(Call("POST", "/api/v1/me/password", {{"current", "wrong-password"}, {"new", "x"}}, tok).status,
+            403);
+  EXPECT_EQ(Call("POST", "/api/v1/me/password", {{"current", "initial-password"}, {"new", "short"}}, tok)
+                .status, 422);
+  EXPECT_EQ(Call("POST", "/api/v1/me/password",
+                 {{"current", "initial-password"}, {"new", "a-much-better-password"}}, tok).status, 204);
+  EXPECT_EQ(Call("GET", "/api/v1/leases", nullptr, tok).status, 200);
+}
+
+TEST_F(ApiTest, ClientAddressFromTrustedProxyOnly) {
+  std::string bob = Login("bob@example.com", kUserPassword)["token"];
+  auto direct = Call("GET", "/api/v1/me", nullptr, bob, {{"x-forwarded-for", "203.0.113.5"}}, "198.51.100.7");
+  EXPECT_EQ(Body(direct)["client_ip"], "198.51.100.7");
+  auto proxied = Call("GET", "/api/v1/me", nullptr, bob, {{"x-forwarded-for", "203.0.113.5"}}, "10.1.2.3");
+  EXPECT_EQ(Body(proxied)["client_ip"], "203.0.113.5");
+}
+
+TEST_F(ApiTest, LeaseLifecycleAppliesAndRemovesHoles) {
+  std::string admin = Login("admin@example.com", kAdminPassword)["token"];
+  SeedServiceAndPolicy(admin);
+  std::string bob = Login("bob@example.com", kUserPassword)["token"];
+  auto created = Call("POST", "/api/v1/leases", {{"services", {"ssh"}}, {"duration", "90m"}}, bob);
+  ASSERT_EQ(created.status, 201) << created.body;
+  json lease = Body(created);
+  EXPECT_EQ(lease["state"], "active");
+  EXPECT_EQ(lease["source_cidr"], "198.51.100.7/32");
+  EXPECT_EQ(lease["rules"][0]["status"], "applied");
+  EXPECT_EQ(fake_->holes().size(), 1u);
+  std::string id = std::to_string(lease["id"].get<int64_t>());
+  // Another user cannot see or end it; the admin can see it.
+  AddUser("eve@example.com", "eve-password-1", Role::kUser, false);
+  std::string eve = Login("eve@example.com", "eve-password-1")["token"];
+  EXPECT_EQ(Call("GET", "/api/v1/leases/" + id, nullptr, eve).status, 404);
+  EXPECT_EQ(Call("DELETE", "/api/v1/leases/" + id, nullptr, eve).status, 404);
+  EXPECT_EQ(Body(Call("GET", "/api/v1/leases", nullptr, eve))["items"].size(), 0u);
+  EXPECT_EQ(Call("GET", "/api/v1/leases/" + id, nullptr, admin).status, 200);
+  // Renew within the max, then not beyond it.
+  EXPECT_EQ(Call("POST", "/api/v1/leases/" + id + "/renew", {{"duration", "2h"}}, bob).status, 200);
+  EXPECT_EQ(Code(Call("POST", "/api/v1/leases/" + id + "/renew", {{"duration", "3h"}}, bob)),
+            "duration_exceeds_max");
+  auto ended = Call("DELETE", "/api/v1/leases/" + id, nullptr, bob);
+  ASSERT_EQ(ended.status, 200);
+  EXPECT_EQ(Body(ended)["state"], "terminated");
+  EXPECT_EQ(Body(ended)["rules"][0]["status"], "removed");
+  EXPECT_TRUE(fake_->holes().empty());
+  EXPECT_EQ(Call("DELETE", "/api/v1/leases/" + id, nullptr, bob).status, 409);
+}
+
+TEST_F(ApiTest, RefusedLeaseRequestsChangeNothing) {
+  std::string admin = Login("admin@example.com", kAdminPassword)["token"];
+  SeedServiceAndPolicy(admin);
+  std::string bob = Login("bob@example.com", kUserPassword)["token"];
+  auto audit_before = AuditCount();
+  struct Case {
+    json body;
+    int status;
+    std::string code;
+  } cases[] = {
+      {{{"services", {"ssh"}}, {"duration", "3h"}}, 422, "duration_exceeds_max"},
+      {{{"services", {"ssh"}}, {"duration", "0s"}}, 422, "invalid_duration"},
+      {{{"services", {"nope"}}}, 422, "unknown_service"},
+      {{{"services", {"ssh"}}, {"recipient", {{"kind", "cidr"}, {"cidr", "198.51.100.0/24"}}}}, 422,
+       "cidr_too_wide"},
+      {{{"services", {"ssh"}}, {"recipient", {{"kind", "cidr"}, {"cidr", "::/0"}}}}, 422, "cidr_too_wide"},
+      {{{"services", {"ssh"}}, {"recipient", {{"kind", "cidr"}, {"cidr", "nonsense"}}}}, 422, "invalid_cidr"},
+      {{{"services", {"ssh"}}, {"recipient", {{"kind", "invite"}, {"email", "x@example.com"}}}}, 422,
+       "not_supported"},
+      {{{"services", {"ssh"}}, {"colour", "blue"}}, 422, "unknown_field"},
+      {{{"services", "ssh"}}, 422, "invalid_field"},
+  };
+  for (const auto& c : cases) {
+    auto r = Call("POST", "/api/v1/leases", c.body, bob);
+    EXPECT_EQ(r.status, c.status) << c.body.dump() << " -> " << r.body;
+    EXPECT_EQ(Code(r), c.code) << c.body.dump();
+  }
+  HttpRequest raw;
+  raw.method = "POST";
+  raw.path = raw.target = "/api/v1/leases";
+  raw.body = "{\"services\": [";
+  raw.headers["authorization"] = "Bearer " + bob;
+  raw.peer = *IpAddress::Parse("198.51.100.7");
+  EXPECT_EQ(api_->Handle(raw).status, 400);
+  EXPECT_EQ(AuditCount(), audit_before);
+  EXPECT_TRUE(fake_->holes().empty());
+  EXPECT_EQ(store_->ListLeases({}).size(), 0u);
+}
+
+TEST_F(ApiTest, UnsupportedPolicyFeaturesAreRefused) {
+  std::string admin = Login("admin@example.com", kAdminPassword)["token"];
+  EXPECT_EQ(Code(Call("POST", "/api/v1/policies", {{"name", "a"}, {"approval", "admin"}}, admin)),
+            "not_supported");
+  EXPECT_EQ(Code(Call("POST", "/api/v1/policies",
+                      {{"name", "b"}, {"schedule", {{"timezone", "UTC"}, {"windows", {{{"days", {"mon"}}}}}}}},
+                      admin)),
+            "not_supported");
+  EXPECT_EQ(Code(Call("POST", "/api/v1/policies", {{"name", "c"}, {"recipients", {"invite"}}}, admin)),
+            "not_supported");
+  EXPECT_EQ(Code(Call("POST", "/api/v1/policies", {{"name", "d"}, {"min_prefix", {{"ipv4", 0}}}}, admin)),
+            "invalid_field");
+  EXPECT_EQ(store_->ListPolicies().size(), 0u);
+}
+
+TEST_F(ApiTest, DeletingAUserRevokesTheirLeases) {
+  std::string admin = Login("admin@example.com", kAdminPassword)["token"];
+  SeedServiceAndPolicy(admin);
+  std::string bob = Login("bob@example.com", kUserPassword)["token"];
+  json lease = Body(Call("POST", "/api/v1/leases", {{"services", {"ssh"}}}, bob));
+  ASSERT_EQ(fake_->holes().size(), 1u);
+  EXPECT_EQ(Call("DELETE", "/api/v1/users/bob@example.com", nullptr, admin).status, 204);
+  EXPECT_TRUE(fake_->holes().empty());
+  EXPECT_EQ(store_->GetLease(lease["id"].get<Id>())->state, LeaseState::kRevoked);
+  EXPECT_EQ(Call("GET", "/api/v1/me", nullptr, bob).status, 401);
+  EXPECT_EQ(Code(Call("DELETE", "/api/v1/users/admin@example.com", nullptr, admin)), "self_lockout");
+}
+
+TEST_F(ApiTest, AdminCrudByIdOrName) {
+  std::string admin = Login("admin@example.com", kAdminPassword)["token"];
+  auto created = Call("POST", "/api/v1/users",
+                      {{"email", "Carol@Example.com"}, {"generate_password", true}}, admin);
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(Body(created)["email"], "carol@example.com");
+  EXPECT_GE(Body(created)["generated_password"].get<std::string>().size(), 16u);
+  EXPECT_EQ(Call("POST", "/api/v1/users", {{"email", "carol@example.com"}}, admin).status, 409);
+  EXPECT_EQ(Call("POST", "/api/v1/groups", {{"name", "ops"}, {"members", {"carol@example.com"}}}, admin)
+                .status, 201);
+  auto carol = Body(Call("GET", "/api/v1/users/carol@example.com", nullptr, admin));
+  EXPECT_EQ(carol["groups"], json({"ops"}));
+  auto patched = Call("PATCH", "/api/v1/groups/ops", {{"members", json::array()}}, admin);
+  EXPECT_EQ(patched.status, 200) << patched.body;
+  EXPECT_EQ(Call("GET", "/api/v1/groups/nope", nullptr, admin).status, 404);
+  EXPECT_EQ(Call("DELETE", "/api/v1/groups/ops", nullptr, admin).status, 204);
+  EXPECT_EQ(Call("POST", "/api/v1/services", {{"name", "x"}, {"protocol", "tcp"}}, admin).status, 422);
+  EXPECT_EQ(Code(Call("POST", "/api/v1/services",
+                      {{"name", "x"}, {"protocol", "tcp"}, {"ports", "22"}, {"backend", "carrier-pigeon"}},
+                      admin)),
+            "unknown_backend");
+}
+
+TEST_F(ApiTest, HealthReadyMetrics) {
+  EXPECT_EQ(Call("GET", "/healthz").status, 200);
+  EXPECT_EQ(Call("GET", "/readyz").status, 200);
+  auto m = Call("GET", "/metrics");
+  EXPECT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("pinhole_active_leases 0"), std::string::npos);
+  EXPECT_EQ(Call("GET", "/nope").status, 404);
+}
+
+}  // namespace
+}  // namespace pinhole
+
+namespace pinhole {
+namespace {
+
+TEST_F(ApiTest, UserGroupsAreGroupMembership) {
+  std::string admin = Login("admin@example.com", kAdminPassword)["token"];
+  ASSERT_EQ(Call("POST", "/api/v1/groups", {{"name", "ops"}}, admin).status, 201);
+  ASSERT_EQ(Call("POST", "/api/v1/groups", {{"name", "dev"}}, admin).status, 201);
+  EXPECT_EQ(Code(Call("POST", "/api/v1/users", {{"email", "d@example.com"}, {"groups", {"nope"}}}, admin)),
+            "unknown_group");
+  EXPECT_FALSE(store_->FindUser("d@example.com").ok());
+  ASSERT_EQ(Call("POST", "/api/v1/users", {{"email", "d@example.com"}, {"groups", {"ops"}}}, admin).status,
+            201);
+  EXPECT_EQ(Body(Call("GET", "/api/v1/groups/ops", nullptr, admin))["members"], json({"d@example.com"}));
+  ASSERT_EQ(Call("PATCH", "/api/v1/users/d@example.com", {{"groups", {"dev"}}}, admin).status, 200);
+  EXPECT_EQ(Body(Call("GET", "/api/v1/users/d@example.com", nullptr, admin))["groups"], json({"dev"}));
+  EXPECT_EQ(Body(Call("GET", "/api/v1/groups/ops", nullptr, admin))["members"], json::array());
+}
+
+}  // namespace
+}  // namespace pinhole
