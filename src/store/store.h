@@ -71,7 +71,8 @@ class Store {
   virtual Result<Policy> FindPolicy(std::string_view name) = 0;
   virtual std::vector<Policy> ListPolicies() = 0;
 
-  // Leases. CreateLease assigns the id.
+  // Leases. CreateLease assigns the id; an audit entry with an empty object
+  // is recorded as "lease/<id>", since the caller cannot know the id.
   virtual Result<Lease> CreateLease(const Lease& lease, const AuditEntry& audit) = 0;
   // Writes `lease` if the stored state still equals `expected` (compare-and-set);
   // Conflict "state_changed" otherwise.
@@ -100,6 +101,12 @@ class Store {
   // Events with seq > after, in order, at most `limit`.
   virtual std::vector<AuditEvent> ListAudit(int64_t after, int limit) = 0;
 };
+
+// The audit entry for a new lease, named after the id the store assigned.
+inline AuditEntry NameLeaseEvent(AuditEntry audit, Id lease_id) {
+  if (audit.object.empty()) audit.object = "lease/" + std::to_string(lease_id);
+  return audit;
+}
 
 // Opens (creating and migrating as needed) the SQLite store at `path`.
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);

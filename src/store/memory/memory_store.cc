@@ -1,0 +1,456 @@
+// The in-memory Store: one mutex around plain maps. It mirrors the SQLite
+// store's semantics (the conformance tests run against both) so that other
+// modules' unit tests see the same behaviour as production.
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "audit/chain.h"
+#include "store/store.h"
+
+namespace pinhole {
+namespace {
+
+// Rows of one kind. Ids start at 1 and are never reused, like SQLite's
+// AUTOINCREMENT, so that an audit event's "lease/42" always means one lease.
+template <typename T>
+struct Table {
+  std::map<Id, T> rows;
+  Id next_id = 1;
+};
+
+struct GroupRecord {
+  Id id = 0;
+  std::string name;
+  std::set<Id> members;  // user ids, so that renaming a user keeps membership
+};
+
+class MemoryStore final : public Store {
+ public:
+  // ---- users ----
+  Result<User> CreateUser(const User& user, const AuditEntry& audit) override {
+    std::lock_guard lock(mu_);
+    if (FindUserLocked(user.email)) return NameTaken("user", user.email);
+    User u = user;
+    u.id = users_.next_id++;
+    u.groups.clear();
+    users_.rows[u.id] = u;
+    AppendLocked(audit);
+    return ReadUserLocked(users_.rows.at(u.id));
+  }
+
+  Result<User> UpdateUser(const User& user, const AuditEntry& audit) override {
+    std::lock_guard lock(mu_);
+    auto it = users_.rows.find(user.id);
+    if (it == users_.rows.end()) return UserNotFound(user.id);
+    if (const User* other = FindUserLocked(user.email); other && other->id != user.id) {
+      return NameTaken("user", user.email);
+    }
+    User u = user;
+    u.created_at = it->second.created_at;
+    u.groups.clear();
+    it->second = u;
+    AppendLocked(audit);
+    return ReadUserLocked(it->second);
+  }
+
+  Status DeleteUser(Id id, const AuditEntry& audit) override {
+    std::lock_guard lock(mu_);
+    if (users_.rows.erase(id) == 0) return UserNotFound(id);
+    for (auto& [gid, g] : groups_.rows) g.members.erase(id);
+    std::erase_if(sessions_, [id](const auto& kv) { return kv.second.user_id == id; });
+    AppendLocked(audit);
+    return Status::Ok();
+  }
+
+  Result<User> GetUser(Id id) override {
+    std::lock_guard lock(mu_);
+    auto it = users_.rows.find(id);
+    if (it == users_.rows.end()) return UserNotFound(id);
+    return ReadUserLocked(it->second);
+  }
+
+  Result<User> FindUser(std::string_view email) override {
+    std::lock_guard lock(mu_);
+    const User* u = FindUserLocked(email);
+    if (!u) return Status::NotFound("no user '" + std::string(email) + "'");
+    return ReadUserLocked(*u);
+  }
+
+  std::vector<User> ListUsers() override {
+    std::lock_guard lock(mu_);
+    std::vector<User> out;
+    for (const auto& [id, u] : users_.rows) out.push_back(ReadUserLocked(u));
+    return out;
+  }
+
+  int64_t CountUsers() override {
+    std::lock_guard lock(mu_);
+    return static_cast<int64_t>(users_.rows.size());
+  }
+
+  // ---- groups ----
+  Result<Group> CreateGroup(const Group& group, const AuditEntry& audit) override {
+    std::lock_guard lock(mu_);
+    if (FindGroupLocked(group.name)) return NameTaken("group", group.name);
+    ASSIGN_OR_RETURN(std::set<Id> members, ResolveMembersLocked(group.members));
+    GroupRecord g{groups_.next_id++, group.name, std::move(members)};
+    groups_.rows[g.id] = g;
+    AppendLocked(audit);
+    return ReadGroupLocked(groups_.rows.at(g.id));
+  }
+
+  Result<Group> UpdateGroup(const Group& group, const AuditEntry& audit) override {
+    std::lock_guard lock(mu_);
+    auto it = groups_.rows.find(group.id);
+    if (it == groups_.rows.end()) return IdNotFound("group", group.id);
+    if (const GroupRecord* other = FindGroupLocked(group.name); other && other->id != group.id) {
+      return NameTaken("group", group.name);
+    }
+    ASSIGN_OR_RETURN(std::set<Id> members, ResolveMembersLocked(group.members));
+    it->second.name = group.name;
+    it->second.members = std::move(members);
+    AppendLocked(audit);
+    return ReadGroupLocked(it->second);
+  }
+
+  Status DeleteGroup(Id id, const AuditEntry& audit) override {
+    std::lock_guard lock(mu_);
+    if (groups_.rows.erase(id) == 0) return IdNotFound("group", id);
+    AppendLocked(audit);
+    return Status::Ok();
+  }
+
+  Result<Group> GetGroup(Id id) override {
+    std::lock_guard lock(mu_);
+    auto it = groups_.rows.find(id);
+    if (it == groups_.rows.end()) return IdNotFound("group", id);
+    return ReadGroupLocked(it->second);
+  }
+
+  Result<Group> FindGroup(std::string_view name) override {
+    std::lock_guard lock(mu_);
+    const GroupRecord* g = FindGroupLocked(name);
+    if (!g) return NameNotFound("group", name);
+    return ReadGroupLocked(*g);
+  }
+
+  std::vector<Group> ListGroups() override {
+    std::lock_guard lock(mu_);
+    std::vector<Group> out;
+    for (const auto& [id, g] : groups_.rows) out.push_back(ReadGroupLocked(g));
+    return out;
+  }
+
+  // ---- services, access groups, policies: plain named objects ----
+  Result<Service> CreateService(const Service& s, const AuditEntry& a) override {
+    return CreateNamed(services_, "service", s, a);
+  }
+  Result<Service> UpdateService(const Service& s, const AuditEntry& a) override {
+    return UpdateNamed(services_, "service", s, a);
+  }
+  Status DeleteService(Id id, const AuditEntry& a) override {
+    return DeleteNamed(services_, "service", id, a);
+  }
+  Result<Service> GetService(Id id) override { return GetNamed(services_, "service", id); }
+  Result<Service> FindService(std::string_view name) override {
+    return FindNamed(services_, "service", name);
+  }
+  std::vector<Service> ListServices() override { return ListNamed(services_); }
+
+  Result<AccessGroup> CreateAccessGroup(const AccessGroup& g, const AuditEntry& a) override {
+    return CreateNamed(access_groups_, "access group", g, a);
+  }
+  Result<AccessGroup> UpdateAccessGroup(const AccessGroup& g, const AuditEntry& a) override {
+    return UpdateNamed(access_groups_, "access group", g, a);
+  }
+  Status DeleteAccessGroup(Id id, const AuditEntry& a) override {
+    return DeleteNamed(access_groups_, "access group", id, a);
+  }
+  Result<AccessGroup> GetAccessGroup(Id id) override {
+    return GetNamed(access_groups_, "access group", id);
+  }
+  Result<AccessGroup> FindAccessGroup(std::string_view name) override {
+    return FindNamed(access_groups_, "access group", name);
+  }
+  std::vector<AccessGroup> ListAccessGroups() override { return ListNamed(access_groups_); }
+
+  Result<Policy> CreatePolicy(const Policy& p, const AuditEntry& a) override {
+    return CreateNamed(policies_, "policy", p, a);
+  }
+  Result<Policy> UpdatePolicy(const Policy& p, const AuditEntry& a) override {
+    return UpdateNamed(policies_, "policy", p, a);
+  }
+  Status DeletePolicy(Id id, const AuditEntry& a) override {
+    return DeleteNamed(policies_, "policy", id, a);
+  }
+  Result<Policy> GetPolicy(Id id) override { return GetNamed(policies_, "policy", id); }
+  Result<Policy> FindPolicy(std::string_view name) override {
+    return FindNamed(policies_, "policy", name);
+  }
+  std::vector<Policy> ListPolicies() override { return ListNamed(policies_); }
+
+  // ---- leases ----
+  Result<Lease> CreateLease(const Lease& lease, const AuditEntry& audit) override {
+    std::lock_guard lock(mu_);
+    Lease l = lease;
+    l.id = leases_.next_id++;
+    leases_.rows[l.id] = l;
+    AppendLocked(NameLeaseEvent(audit, l.id));
+    return l;
+  }
+
+  Result<Lease> UpdateLease(const Lease& lease, LeaseState expected,
+                            const AuditEntry& audit) override {
+    std::lock_guard lock(mu_);
+    auto it = leases_.rows.find(lease.id);
+    if (it == leases_.rows.end()) return IdNotFound("lease", lease.id);
+    if (it->second.state != expected) return StateChanged(it->second, expected);
+    it->second = lease;
+    AppendLocked(audit);
+    return lease;
+  }
+
+  Status UpdateLeases(const std::vector<LeaseUpdate>& updates) override {
+    std::lock_guard lock(mu_);
+    // Check every update against the leases as earlier updates in the batch
+    // leave them, then apply; nothing is written unless all pass.
+    std::map<Id, const Lease*> staged;
+    for (const LeaseUpdate& u : updates) {
+      const Lease* current = nullptr;
+      if (auto s = staged.find(u.lease.id); s != staged.end()) {
+        current = s->second;
+      } else if (auto it = leases_.rows.find(u.lease.id); it != leases_.rows.end()) {
+        current = &it->second;
+      }
+      if (!current) return IdNotFound("lease", u.lease.id);
+      if (current->state != u.expected) return StateChanged(*current, u.expected);
+      staged[u.lease.id] = &u.lease;
+    }
+    for (const LeaseUpdate& u : updates) {
+      leases_.rows[u.lease.id] = u.lease;
+      AppendLocked(u.audit);
+    }
+    return Status::Ok();
+  }
+
+  Result<Lease> GetLease(Id id) override {
+    std::lock_guard lock(mu_);
+    auto it = leases_.rows.find(id);
+    if (it == leases_.rows.end()) return IdNotFound("lease", id);
+    return it->second;
+  }
+
+  std::vector<Lease> ListLeases(const LeaseFilter& filter) override {
+    std::lock_guard lock(mu_);
+    std::vector<Lease> out;
+    for (auto it = leases_.rows.rbegin(); it != leases_.rows.rend(); ++it) {
+      if (filter.limit > 0 && static_cast<int64_t>(out.size()) >= filter.limit) break;
+      const Lease& l = it->second;
+      if (filter.owner_id && l.owner_id != *filter.owner_id) continue;
+      if (filter.states && std::find(filter.states->begin(), filter.states->end(), l.state) ==
+                               filter.states->end()) {
+        continue;
+      }
+      out.push_back(l);
+    }
+    return out;
+  }
+
+  // ---- sessions ----
+  Status CreateSession(const Session& s) override {
+    std::lock_guard lock(mu_);
+    if (!users_.rows.contains(s.user_id)) return UserNotFound(s.user_id);
+    if (sessions_.contains(s.token_hash)) {
+      return Status::Conflict("name_taken", "a session with this token hash exists");
+    }
+    sessions_[s.token_hash] = s;
+    return Status::Ok();
+  }
+
+  Result<Session> FindSession(std::string_view token_hash) override {
+    std::lock_guard lock(mu_);
+    auto it = sessions_.find(std::string(token_hash));
+    if (it == sessions_.end()) return Status::NotFound("no such session");
+    return it->second;
+  }
+
+  Status DeleteSession(std::string_view token_hash) override {
+    std::lock_guard lock(mu_);
+    if (sessions_.erase(std::string(token_hash)) == 0) return Status::NotFound("no such session");
+    return Status::Ok();
+  }
+
+  Status DeleteUserSessions(Id user_id) override {
+    std::lock_guard lock(mu_);
+    std::erase_if(sessions_, [user_id](const auto& kv) { return kv.second.user_id == user_id; });
+    return Status::Ok();
+  }
+
+  // ---- audit ----
+  Status AppendAudit(const AuditEntry& audit) override {
+    std::lock_guard lock(mu_);
+    AppendLocked(audit);
+    return Status::Ok();
+  }
+
+  std::vector<AuditEvent> ListAudit(int64_t after, int limit) override {
+    std::lock_guard lock(mu_);
+    std::vector<AuditEvent> out;
+    // seq n lives at index n-1.
+    for (int64_t i = std::max<int64_t>(after, 0); i < static_cast<int64_t>(audit_.size()); ++i) {
+      if (limit > 0 && static_cast<int64_t>(out.size()) >= limit) break;
+      out.push_back(audit_[i]);
+    }
+    return out;
+  }
+
+ private:
+  static Status NameTaken(std::string_view kind, std::string_view name) {
+    return Status::Conflict("name_taken",
+                            std::string(kind) + " '" + std::string(name) + "' already exists");
+  }
+  static Status IdNotFound(std::string_view kind, Id id) {
+    return Status::NotFound("no " + std::string(kind) + " with id " + std::to_string(id));
+  }
+  static Status UserNotFound(Id id) { return IdNotFound("user", id); }
+  static Status NameNotFound(std::string_view kind, std::string_view name) {
+    return Status::NotFound("no " + std::string(kind) + " '" + std::string(name) + "'");
+  }
+  static Status StateChanged(const Lease& current, LeaseState expected) {
+    return Status::Conflict("state_changed", "lease " + std::to_string(current.id) + " is " +
+                                                 std::string(ToString(current.state)) +
+                                                 ", expected " + std::string(ToString(expected)));
+  }
+
+  void AppendLocked(const AuditEntry& entry) {
+    AuditEvent e;
+    static_cast<AuditEntry&>(e) = entry;
+    e.seq = static_cast<int64_t>(audit_.size()) + 1;
+    e.prev_hash = audit_.empty() ? std::string(kGenesisHash) : audit_.back().hash;
+    e.hash = ComputeAuditHash(e);
+    audit_.push_back(std::move(e));
+  }
+
+  const User* FindUserLocked(std::string_view email) const {
+    for (const auto& [id, u] : users_.rows) {
+      if (u.email == email) return &u;
+    }
+    return nullptr;
+  }
+
+  const GroupRecord* FindGroupLocked(std::string_view name) const {
+    for (const auto& [id, g] : groups_.rows) {
+      if (g.name == name) return &g;
+    }
+    return nullptr;
+  }
+
+  User ReadUserLocked(const User& stored) const {
+    User u = stored;
+    u.groups.clear();
+    for (const auto& [id, g] : groups_.rows) {
+      if (g.members.contains(u.id)) u.groups.push_back(g.name);
+    }
+    std::sort(u.groups.begin(), u.groups.end());
+    return u;
+  }
+
+  Group ReadGroupLocked(const GroupRecord& g) const {
+    Group out{g.id, g.name, {}};
+    for (Id uid : g.members) out.members.push_back(users_.rows.at(uid).email);
+    std::sort(out.members.begin(), out.members.end());
+    return out;
+  }
+
+  Result<std::set<Id>> ResolveMembersLocked(const std::vector<std::string>& emails) const {
+    std::set<Id> ids;
+    for (const std::string& email : emails) {
+      const User* u = FindUserLocked(email);
+      if (!u) return Status::NotFound("group member '" + email + "' is not a user");
+      ids.insert(u->id);
+    }
+    return ids;
+  }
+
+  template <typename T>
+  static const T* FindByName(const Table<T>& m, std::string_view name) {
+    for (const auto& [id, v] : m.rows) {
+      if (v.name == name) return &v;
+    }
+    return nullptr;
+  }
+
+  template <typename T>
+  Result<T> CreateNamed(Table<T>& m, std::string_view kind, const T& v, const AuditEntry& audit) {
+    std::lock_guard lock(mu_);
+    if (FindByName(m, v.name)) return NameTaken(kind, v.name);
+    T copy = v;
+    copy.id = m.next_id++;
+    m.rows[copy.id] = copy;
+    AppendLocked(audit);
+    return copy;
+  }
+
+  template <typename T>
+  Result<T> UpdateNamed(Table<T>& m, std::string_view kind, const T& v, const AuditEntry& audit) {
+    std::lock_guard lock(mu_);
+    auto it = m.rows.find(v.id);
+    if (it == m.rows.end()) return IdNotFound(kind, v.id);
+    if (const T* other = FindByName(m, v.name); other && other->id != v.id) {
+      return NameTaken(kind, v.name);
+    }
+    it->second = v;
+    AppendLocked(audit);
+    return v;
+  }
+
+  template <typename T>
+  Status DeleteNamed(Table<T>& m, std::string_view kind, Id id, const AuditEntry& audit) {
+    std::lock_guard lock(mu_);
+    if (m.rows.erase(id) == 0) return IdNotFound(kind, id);
+    AppendLocked(audit);
+    return Status::Ok();
+  }
+
+  template <typename T>
+  Result<T> GetNamed(const Table<T>& m, std::string_view kind, Id id) {
+    std::lock_guard lock(mu_);
+    auto it = m.rows.find(id);
+    if (it == m.rows.end()) return IdNotFound(kind, id);
+    return it->second;
+  }
+
+  template <typename T>
+  Result<T> FindNamed(const Table<T>& m, std::string_view kind, std::string_view name) {
+    std::lock_guard lock(mu_);
+    const T* v = FindByName(m, name);
+    if (!v) return NameNotFound(kind, name);
+    return *v;
+  }
+
+  template <typename T>
+  std::vector<T> ListNamed(const Table<T>& m) {
+    std::lock_guard lock(mu_);
+    std::vector<T> out;
+    for (const auto& [id, v] : m.rows) out.push_back(v);
+    return out;
+  }
+
+  std::mutex mu_;
+  Table<User> users_;
+  Table<GroupRecord> groups_;
+  Table<Service> services_;
+  Table<AccessGroup> access_groups_;
+  Table<Policy> policies_;
+  Table<Lease> leases_;
+  std::map<std::string, Session, std::less<>> sessions_;
+  std::vector<AuditEvent> audit_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> NewMemoryStore() { return std::make_unique<MemoryStore>(); }
+
+}  // namespace pinhole
