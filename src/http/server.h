@@ -33,9 +33,10 @@ struct HttpRequest {
   std::string target;  // raw request target, e.g. "/api/v1/leases?state=active"
   std::string path;    // percent-decoded path without the query
   std::map<std::string, std::string> query;  // decoded query parameters (last wins)
-  std::map<std::string, std::string> headers;  // lower-cased names; repeated headers joined with ","
+  // Lower-cased names; repeated headers joined with ",".
+  std::map<std::string, std::string> headers;
   std::string body;
-  IpAddress peer;      // TCP peer address (IPv4-mapped shown as IPv4)
+  IpAddress peer;  // TCP peer address (IPv4-mapped shown as IPv4)
   uint16_t peer_port = 0;
   bool tls = false;
 
@@ -56,8 +57,8 @@ struct HttpServerOptions {
   std::vector<std::string> listen;  // "ADDR:PORT", IPv6 as "[::1]:8080"; port 0 = any
   std::string tls_cert;             // PEM paths; both set -> HTTPS only
   std::string tls_key;
-  size_t max_body_bytes = 64 * 1024;   // larger -> 413, handler not called
-  size_t max_header_bytes = 16 * 1024; // request line + headers; larger -> 431
+  size_t max_body_bytes = 64 * 1024;    // larger -> 413, handler not called
+  size_t max_header_bytes = 16 * 1024;  // request line + headers; larger -> 431
   int threads = 16;
   std::chrono::seconds idle_timeout{60};  // also bounds reading one request
 };

@@ -1,0 +1,370 @@
+#include "config/config.h"
+
+#include <toml++/toml.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/duration.h"
+
+namespace pinhole {
+namespace {
+
+// Durations longer than this are surely typos (ParseDuration caps strings at
+// ten years too; integers get the same cap here).
+constexpr int64_t kMaxDurationSeconds = int64_t{10} * 366 * 24 * 3600;
+constexpr size_t kMaxTableName = 32;
+
+Status ConfigError(std::string_view source, const toml::node& node, std::string_view key,
+                   std::string_view what) {
+  std::string msg(source);
+  msg += ':';
+  msg += std::to_string(node.source().begin.line);
+  msg += ": ";
+  msg += key;
+  msg += ": ";
+  msg += what;
+  return Status::Invalid("invalid_config", std::move(msg));
+}
+
+std::string Quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + '"';
+}
+
+// Reads one key of one section; every check reports through Error() so that
+// each message carries "<source>:<line>: <section>.<key>:".
+class Reader {
+ public:
+  Reader(std::string_view source, std::string_view section, std::string_view key,
+         const toml::node& node)
+      : source_(source), name_(std::string(section) + "." + std::string(key)), node_(node) {}
+
+  Status Error(std::string_view what) const { return Error(node_, what); }
+  Status Error(const toml::node& at, std::string_view what) const {
+    return ConfigError(source_, at, name_, what);
+  }
+
+  Result<std::string> String() const {
+    const auto* s = node_.as_string();
+    if (s == nullptr) return Error("expected a string");
+    return s->get();
+  }
+
+  Result<std::string> NonEmptyString() const {
+    ASSIGN_OR_RETURN(std::string s, String());
+    if (s.empty()) return Error("must not be empty");
+    return s;
+  }
+
+  // A string or an array of strings (a lone string becomes a list of one).
+  // Each element is returned with its own node, for line numbers.
+  Result<std::vector<std::pair<std::string, const toml::node*>>> StringList(
+      bool allow_single) const {
+    std::vector<std::pair<std::string, const toml::node*>> out;
+    if (allow_single && node_.is_string()) {
+      out.emplace_back(node_.as_string()->get(), &node_);
+      return out;
+    }
+    const auto* arr = node_.as_array();
+    if (arr == nullptr) {
+      return Error(allow_single ? "expected a string or an array of strings"
+                                : "expected an array of strings");
+    }
+    for (const toml::node& el : *arr) {
+      const auto* s = el.as_string();
+      if (s == nullptr) return Error(el, "expected an array of strings");
+      out.emplace_back(s->get(), &el);
+    }
+    return out;
+  }
+
+  // A positive duration: "90s", "1h30m", or integer seconds.
+  Result<Seconds> Duration() const {
+    if (const auto* i = node_.as_integer()) {
+      int64_t v = i->get();
+      if (v <= 0) return Error("must be positive");
+      if (v > kMaxDurationSeconds) return Error("too long (at most 10 years)");
+      return Seconds(v);
+    }
+    const auto* s = node_.as_string();
+    if (s == nullptr)
+      return Error("expected a duration string (\"90s\", \"1h30m\") or integer seconds");
+    Result<Seconds> d = ParseDuration(s->get());
+    if (!d.ok()) return Error("invalid duration " + Quote(s->get()) + ": " + d.status().message());
+    if (d->count() <= 0) return Error("must be positive");
+    return *d;
+  }
+
+ private:
+  std::string_view source_;
+  std::string name_;
+  const toml::node& node_;
+};
+
+bool ValidTableName(std::string_view s) {
+  if (s.empty() || s.size() > kMaxTableName) return false;
+  for (char c : s) {
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Light validation only: the scheme, a host, no whitespace. The URL is used
+// to build links in emails, so an obviously wrong one should fail at start.
+std::string CheckPublicUrl(std::string_view url) {
+  std::string_view rest;
+  if (url.starts_with("https://")) {
+    rest = url.substr(8);
+  } else if (url.starts_with("http://")) {
+    rest = url.substr(7);
+  } else {
+    return "must start with http:// or https://";
+  }
+  for (char c : url) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+      return "must not contain spaces or control characters";
+    }
+  }
+  if (rest.empty() || rest.front() == '/') return "has no host";
+  if (rest.find_first_of("?#") != std::string_view::npos) {
+    return "must not contain a query or fragment";
+  }
+  return "";
+}
+
+Status ParseServer(std::string_view src, const toml::table& t, Config& c) {
+  for (const auto& [k, node] : t) {
+    std::string_view key = k.str();
+    Reader r(src, "server", key, node);
+    if (key == "listen") {
+      ASSIGN_OR_RETURN(auto items, r.StringList(/*allow_single=*/true));
+      if (items.empty()) return r.Error("must list at least one address");
+      std::vector<std::string> listen;
+      std::set<std::pair<std::string, uint16_t>> seen;
+      for (const auto& [text, at] : items) {
+        Result<ListenAddress> a = ParseListenAddress(text);
+        if (!a.ok()) return r.Error(*at, a.status().message());
+        // Port 0 picks a fresh port each time, so repeating it is harmless.
+        if (a->port != 0 && !seen.emplace(a->host, a->port).second) {
+          return r.Error(*at, "duplicate address " + Quote(text));
+        }
+        listen.push_back(text);
+      }
+      c.listen = std::move(listen);
+    } else if (key == "public_url") {
+      const auto* s = node.as_string();
+      if (s == nullptr) return r.Error("expected a string");
+      std::string_view url = s->get();
+      std::string what = CheckPublicUrl(url);
+      if (!what.empty()) return r.Error(Quote(url) + " " + what);
+      while (url.ends_with('/')) url.remove_suffix(1);
+      c.public_url = std::string(url);
+    } else if (key == "trusted_proxies") {
+      ASSIGN_OR_RETURN(auto items, r.StringList(/*allow_single=*/false));
+      std::vector<Cidr> proxies;
+      for (const auto& [text, at] : items) {
+        Result<Cidr> cidr = Cidr::Parse(text);
+        if (!cidr.ok()) {
+          return r.Error(*at, "invalid CIDR " + Quote(text) + ": " + cidr.status().message());
+        }
+        proxies.push_back(*cidr);
+      }
+      c.trusted_proxies = std::move(proxies);
+    } else {
+      return r.Error("unknown key");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseStore(std::string_view src, const toml::table& t, Config& c) {
+  for (const auto& [k, node] : t) {
+    std::string_view key = k.str();
+    Reader r(src, "store", key, node);
+    if (key == "sqlite") {
+      ASSIGN_OR_RETURN(c.sqlite_path, r.NonEmptyString());
+    } else {
+      return r.Error("unknown key");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseTls(std::string_view src, const toml::table& t, Config& c) {
+  const toml::node* cert = nullptr;
+  const toml::node* key_node = nullptr;
+  for (const auto& [k, node] : t) {
+    std::string_view key = k.str();
+    Reader r(src, "tls", key, node);
+    if (key == "cert") {
+      ASSIGN_OR_RETURN(c.tls_cert, r.NonEmptyString());
+      cert = &node;
+    } else if (key == "key") {
+      ASSIGN_OR_RETURN(c.tls_key, r.NonEmptyString());
+      key_node = &node;
+    } else {
+      return r.Error("unknown key");
+    }
+  }
+  if (cert != nullptr && key_node == nullptr) {
+    return ConfigError(src, *cert, "tls.key", "missing: cert and key must be set together");
+  }
+  if (key_node != nullptr && cert == nullptr) {
+    return ConfigError(src, *key_node, "tls.cert", "missing: cert and key must be set together");
+  }
+  return Status::Ok();
+}
+
+Status ParseNftables(std::string_view src, const toml::table& t, Config& c) {
+  for (const auto& [k, node] : t) {
+    std::string_view key = k.str();
+    Reader r(src, "nftables", key, node);
+    if (key == "table") {
+      ASSIGN_OR_RETURN(std::string name, r.String());
+      if (!ValidTableName(name)) {
+        return r.Error(Quote(name) + " must be 1-32 characters of A-Z, a-z, 0-9, _");
+      }
+      c.nftables_table = std::move(name);
+    } else {
+      return r.Error("unknown key");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseController(std::string_view src, const toml::table& t, Config& c) {
+  for (const auto& [k, node] : t) {
+    std::string_view key = k.str();
+    Reader r(src, "controller", key, node);
+    if (key == "resync_interval") {
+      ASSIGN_OR_RETURN(c.resync_interval, r.Duration());
+    } else {
+      return r.Error("unknown key");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseAuth(std::string_view src, const toml::table& t, Config& c) {
+  for (const auto& [k, node] : t) {
+    std::string_view key = k.str();
+    Reader r(src, "auth", key, node);
+    if (key == "session_ttl") {
+      ASSIGN_OR_RETURN(c.session_ttl, r.Duration());
+    } else {
+      return r.Error("unknown key");
+    }
+  }
+  return Status::Ok();
+}
+
+using SectionParser = Status (*)(std::string_view, const toml::table&, Config&);
+
+struct Section {
+  std::string_view name;
+  SectionParser parse;
+};
+
+constexpr Section kSections[] = {
+    {"server", ParseServer},     {"store", ParseStore},           {"tls", ParseTls},
+    {"nftables", ParseNftables}, {"controller", ParseController}, {"auth", ParseAuth},
+};
+
+std::string LineMessage(std::string_view source, const toml::source_region& where,
+                        std::string_view what) {
+  return std::string(source) + ":" + std::to_string(where.begin.line) + ": " + std::string(what);
+}
+
+}  // namespace
+
+Result<ListenAddress> ParseListenAddress(std::string_view text) {
+  auto bad = [&](std::string_view why) {
+    return Status::Invalid("invalid_listen_address",
+                           "invalid listen address " + Quote(text) + ": " + std::string(why));
+  };
+  ListenAddress out;
+  std::string_view host;
+  std::string_view port;
+  if (text.starts_with('[')) {
+    size_t close = text.find(']');
+    if (close == std::string_view::npos) return bad("missing ']'");
+    host = text.substr(1, close - 1);
+    std::string_view rest = text.substr(close + 1);
+    if (!rest.starts_with(':')) return bad("expected \"[IPv6]:PORT\"");
+    port = rest.substr(1);
+    out.v6 = true;
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return bad("expected \"ADDR:PORT\"");
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) {
+      return bad("IPv6 addresses must be in brackets, e.g. \"[::1]:8080\"");
+    }
+  }
+  if (host.empty()) return bad("missing address");
+  if (port.empty() || port.size() > 5) return bad("invalid port");
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (ec != std::errc() || end != port.data() + port.size() || value > 65535) {
+    return bad("invalid port");
+  }
+  if (out.v6 && host.find(':') == std::string_view::npos) {
+    return bad("brackets are only for IPv6 addresses");
+  }
+  // Parse turns "::ffff:a.b.c.d" into IPv4; `v6` keeps the family the
+  // operator wrote, since that decides the socket family.
+  if (!IpAddress::Parse(host).ok()) return bad("not an IP address");
+  out.host = std::string(host);
+  out.port = static_cast<uint16_t>(value);
+  return out;
+}
+
+Result<Config> ParseConfig(std::string_view toml_text, std::string_view source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, std::string(source_name));
+  } catch (const toml::parse_error& e) {
+    return Status::Invalid("invalid_config", LineMessage(source_name, e.source(), e.description()));
+  }
+  Config config;
+  for (const auto& [k, node] : root) {
+    std::string_view name = k.str();
+    const Section* section = nullptr;
+    for (const Section& s : kSections) {
+      if (s.name == name) section = &s;
+    }
+    if (section == nullptr) return ConfigError(source_name, node, name, "unknown section");
+    const toml::table* table = node.as_table();
+    if (table == nullptr) return ConfigError(source_name, node, name, "expected a table");
+    RETURN_IF_ERROR(section->parse(source_name, *table, config));
+  }
+  return config;
+}
+
+Result<Config> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    int err = errno;
+    if (err == ENOENT) return Status::NotFound("config file " + path + " does not exist");
+    return Status::Invalid("invalid_config",
+                           "cannot read config file " + path + ": " + std::strerror(err));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return Status::Invalid("invalid_config", "cannot read config file " + path);
+  return ParseConfig(text.str(), path);
+}
+
+}  // namespace pinhole

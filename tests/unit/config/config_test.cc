@@ -1,0 +1,270 @@
+#include "config/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+namespace pinhole {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+Config MustParse(std::string_view text) {
+  Result<Config> c = ParseConfig(text, "test.toml");
+  EXPECT_TRUE(c.ok()) << c.status().ToString();
+  return c.ok() ? *c : Config{};
+}
+
+std::string ErrorOf(std::string_view text) {
+  Result<Config> c = ParseConfig(text, "test.toml");
+  EXPECT_FALSE(c.ok()) << "accepted:\n" << text;
+  if (c.ok()) return "";
+  EXPECT_EQ(c.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(c.status().reason(), "invalid_config");
+  return c.status().message();
+}
+
+TEST(ConfigTest, EmptyTextGivesDefaults) {
+  Config c = MustParse("");
+  EXPECT_EQ(c.listen, (std::vector<std::string>{"127.0.0.1:8080", "[::1]:8080"}));
+  EXPECT_EQ(c.public_url, "http://127.0.0.1:8080");
+  EXPECT_TRUE(c.trusted_proxies.empty());
+  EXPECT_EQ(c.sqlite_path, "pinhole.db");
+  EXPECT_FALSE(c.tls());
+  EXPECT_EQ(c.nftables_table, "pinhole");
+  EXPECT_EQ(c.resync_interval, Seconds(30));
+  EXPECT_EQ(c.session_ttl, Seconds(12 * 3600));
+}
+
+TEST(ConfigTest, EveryKey) {
+  Config c = MustParse(R"(
+# a comment
+[server]
+listen = ["0.0.0.0:443", "[::]:443"]
+public_url = "https://pinhole.example.com/"
+trusted_proxies = ["10.0.0.0/8", "2001:db8::/32", "192.0.2.1"]
+
+[store]
+sqlite = "/var/lib/pinhole/pinhole.db"
+
+[tls]
+cert = "/etc/pinhole/cert.pem"
+key = "/etc/pinhole/key.pem"
+
+[nftables]
+table = "pinhole_2"
+
+[controller]
+resync_interval = "2m"
+
+[auth]
+session_ttl = "1d"
+)");
+  EXPECT_EQ(c.listen, (std::vector<std::string>{"0.0.0.0:443", "[::]:443"}));
+  EXPECT_EQ(c.public_url, "https://pinhole.example.com");
+  ASSERT_EQ(c.trusted_proxies.size(), 3u);
+  EXPECT_EQ(c.trusted_proxies[0].ToString(), "10.0.0.0/8");
+  EXPECT_EQ(c.trusted_proxies[1].ToString(), "2001:db8::/32");
+  EXPECT_EQ(c.trusted_proxies[2].ToString(), "192.0.2.1/32");
+  EXPECT_EQ(c.sqlite_path, "/var/lib/pinhole/pinhole.db");
+  EXPECT_TRUE(c.tls());
+  EXPECT_EQ(c.tls_cert, "/etc/pinhole/cert.pem");
+  EXPECT_EQ(c.tls_key, "/etc/pinhole/key.pem");
+  EXPECT_EQ(c.nftables_table, "pinhole_2");
+  EXPECT_EQ(c.resync_interval, Seconds(120));
+  EXPECT_EQ(c.session_ttl, Seconds(86400));
+}
+
+TEST(ConfigTest, ListenAsSingleStringAndDurationsAsIntegers) {
+  Config c = MustParse(R"(
+[server]
+listen = "127.0.0.1:0"
+[controller]
+resync_interval = 45
+[auth]
+session_ttl = 3600
+)");
+  EXPECT_EQ(c.listen, std::vector<std::string>{"127.0.0.1:0"});
+  EXPECT_EQ(c.resync_interval, Seconds(45));
+  EXPECT_EQ(c.session_ttl, Seconds(3600));
+}
+
+TEST(ConfigTest, DottedKeysAndInlineTablesWork) {
+  Config c = MustParse("store.sqlite = \"a.db\"\nauth = { session_ttl = \"1h30m\" }\n");
+  EXPECT_EQ(c.sqlite_path, "a.db");
+  EXPECT_EQ(c.session_ttl, Seconds(5400));
+}
+
+struct ErrorCase {
+  const char* name;
+  const char* toml;
+  const char* expected_prefix;  // "test.toml:<line>: <section>.<key>: "
+  const char* expected_detail;  // a substring of the rest
+};
+
+class ConfigErrorTest : public ::testing::TestWithParam<ErrorCase> {};
+
+TEST_P(ConfigErrorTest, NamesKeyAndLine) {
+  const ErrorCase& e = GetParam();
+  std::string msg = ErrorOf(e.toml);
+  EXPECT_THAT(msg, StartsWith(e.expected_prefix));
+  EXPECT_THAT(msg, HasSubstr(e.expected_detail));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Errors, ConfigErrorTest,
+    ::testing::Values(
+        ErrorCase{"UnknownSection", "[server]\nlisten = \"127.0.0.1:1\"\n\n[bogus]\nx = 1\n",
+                  "test.toml:4: bogus: ", "unknown section"},
+        ErrorCase{"UnknownTopLevelKey", "\n\ntitle = \"x\"\n",
+                  "test.toml:3: title: ", "unknown section"},
+        ErrorCase{"SectionNotTable", "server = 5\n", "test.toml:1: server: ", "expected a table"},
+        ErrorCase{"UnknownKeyServer", "[server]\n\nlisen = \"127.0.0.1:1\"\n",
+                  "test.toml:3: server.lisen: ", "unknown key"},
+        ErrorCase{"UnknownKeyStore", "[store]\npath = \"x\"\n",
+                  "test.toml:2: store.path: ", "unknown key"},
+        ErrorCase{"UnknownKeyTls", "[tls]\nca = \"x\"\n", "test.toml:2: tls.ca: ", "unknown key"},
+        ErrorCase{"UnknownKeyNft", "[nftables]\nfamily = \"inet\"\n",
+                  "test.toml:2: nftables.family: ", "unknown key"},
+        ErrorCase{"UnknownKeyController", "[controller]\nx = 1\n",
+                  "test.toml:2: controller.x: ", "unknown key"},
+        ErrorCase{"UnknownKeyAuth", "[auth]\nx = 1\n", "test.toml:2: auth.x: ", "unknown key"},
+        ErrorCase{"ListenWrongType", "[server]\nlisten = 8080\n",
+                  "test.toml:2: server.listen: ", "expected a string or an array of strings"},
+        ErrorCase{"ListenEmptyArray", "[server]\nlisten = []\n",
+                  "test.toml:2: server.listen: ", "at least one"},
+        ErrorCase{"ListenArrayOfInts", "[server]\nlisten = [\n  \"127.0.0.1:1\",\n  2,\n]\n",
+                  "test.toml:4: server.listen: ", "expected an array of strings"},
+        ErrorCase{"ListenNoPort", "[server]\nlisten = \"127.0.0.1\"\n",
+                  "test.toml:2: server.listen: ", "ADDR:PORT"},
+        ErrorCase{"ListenBadPort", "[server]\nlisten = [\"127.0.0.1:1\",\n \"[::1]:99999\"]\n",
+                  "test.toml:3: server.listen: ", "invalid port"},
+        ErrorCase{"ListenUnbracketedV6", "[server]\nlisten = \"::1:80\"\n",
+                  "test.toml:2: server.listen: ", "brackets"},
+        ErrorCase{"ListenHostName", "[server]\nlisten = \"localhost:80\"\n",
+                  "test.toml:2: server.listen: ", "not an IP address"},
+        ErrorCase{"ListenDuplicate", "[server]\nlisten = [\"127.0.0.1:80\", \"127.0.0.1:80\"]\n",
+                  "test.toml:2: server.listen: ", "duplicate"},
+        ErrorCase{"PublicUrlWrongType", "[server]\npublic_url = 1\n",
+                  "test.toml:2: server.public_url: ", "expected a string"},
+        ErrorCase{"PublicUrlNoScheme", "[server]\npublic_url = \"pinhole.example.com\"\n",
+                  "test.toml:2: server.public_url: ", "http:// or https://"},
+        ErrorCase{"PublicUrlNoHost", "[server]\npublic_url = \"https:///x\"\n",
+                  "test.toml:2: server.public_url: ", "no host"},
+        ErrorCase{"PublicUrlSpace", "[server]\npublic_url = \"https://a b\"\n",
+                  "test.toml:2: server.public_url: ", "spaces"},
+        ErrorCase{"ProxiesNotArray", "[server]\ntrusted_proxies = \"10.0.0.0/8\"\n",
+                  "test.toml:2: server.trusted_proxies: ", "expected an array of strings"},
+        ErrorCase{"ProxiesBadCidr",
+                  "[server]\ntrusted_proxies = [\n \"10.0.0.0/8\",\n \"10.0.0.1/8\",\n]\n",
+                  "test.toml:4: server.trusted_proxies: ", "10.0.0.1/8"},
+        ErrorCase{"ProxiesGarbage", "[server]\ntrusted_proxies = [\"nope\"]\n",
+                  "test.toml:2: server.trusted_proxies: ", "invalid CIDR"},
+        ErrorCase{"SqliteWrongType", "[store]\nsqlite = true\n",
+                  "test.toml:2: store.sqlite: ", "expected a string"},
+        ErrorCase{"SqliteEmpty", "[store]\nsqlite = \"\"\n",
+                  "test.toml:2: store.sqlite: ", "must not be empty"},
+        ErrorCase{"TlsCertOnly", "[tls]\ncert = \"c.pem\"\n", "test.toml:2: tls.key: ", "together"},
+        ErrorCase{"TlsKeyOnly", "[tls]\n\nkey = \"k.pem\"\n",
+                  "test.toml:3: tls.cert: ", "together"},
+        ErrorCase{"TlsCertWrongType", "[tls]\ncert = [\"c.pem\"]\nkey = \"k\"\n",
+                  "test.toml:2: tls.cert: ", "expected a string"},
+        ErrorCase{"TableBadChars", "[nftables]\ntable = \"pin-hole\"\n",
+                  "test.toml:2: nftables.table: ", "A-Z"},
+        ErrorCase{"TableTooLong", "[nftables]\ntable = \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"\n",
+                  "test.toml:2: nftables.table: ", "1-32"},
+        ErrorCase{"TableEmpty", "[nftables]\ntable = \"\"\n",
+                  "test.toml:2: nftables.table: ", "1-32"},
+        ErrorCase{"TableWrongType", "[nftables]\ntable = 3\n",
+                  "test.toml:2: nftables.table: ", "expected a string"},
+        ErrorCase{"ResyncBadUnit", "[controller]\nresync_interval = \"5 parsecs\"\n",
+                  "test.toml:2: controller.resync_interval: ", "invalid duration"},
+        ErrorCase{"ResyncZero", "[controller]\nresync_interval = 0\n",
+                  "test.toml:2: controller.resync_interval: ", "positive"},
+        ErrorCase{"ResyncZeroString", "[controller]\nresync_interval = \"0s\"\n",
+                  "test.toml:2: controller.resync_interval: ", "positive"},
+        ErrorCase{"ResyncNegative", "[controller]\nresync_interval = -5\n",
+                  "test.toml:2: controller.resync_interval: ", "positive"},
+        ErrorCase{"ResyncFloat", "[controller]\nresync_interval = 1.5\n",
+                  "test.toml:2: controller.resync_interval: ", "integer seconds"},
+        ErrorCase{"ResyncHuge", "[controller]\nresync_interval = 9999999999\n",
+                  "test.toml:2: controller.resync_interval: ", "too long"},
+        ErrorCase{"SessionTtlBad", "[auth]\nsession_ttl = \"forever\"\n",
+                  "test.toml:2: auth.session_ttl: ", "invalid duration"},
+        ErrorCase{"SessionTtlWrongType", "[auth]\nsession_ttl = true\n",
+                  "test.toml:2: auth.session_ttl: ", "duration"},
+        ErrorCase{"SyntaxError", "[server]\nlisten = \n", "test.toml:2: ", ""},
+        ErrorCase{"DuplicateKey", "[store]\nsqlite = \"a\"\nsqlite = \"b\"\n",
+                  "test.toml:3: ", ""}),
+    [](const ::testing::TestParamInfo<ErrorCase>& info) { return std::string(info.param.name); });
+
+TEST(ConfigTest, SyntaxErrorNamesLineAndSource) {
+  Result<Config> c = ParseConfig("a = 1\nb = \"unterminated\n", "my.toml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), StartsWith("my.toml:2: "));
+}
+
+TEST(ListenAddressTest, Parses) {
+  Result<ListenAddress> a = ParseListenAddress("127.0.0.1:8080");
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->host, "127.0.0.1");
+  EXPECT_EQ(a->port, 8080);
+  EXPECT_FALSE(a->v6);
+
+  a = ParseListenAddress("[::1]:0");
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->host, "::1");
+  EXPECT_EQ(a->port, 0);
+  EXPECT_TRUE(a->v6);
+
+  a = ParseListenAddress("[::]:65535");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->port, 65535);
+  EXPECT_TRUE(ParseListenAddress("0.0.0.0:0").ok());
+}
+
+TEST(ListenAddressTest, RejectsGarbage) {
+  for (const char* bad :
+       {"", ":80", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:8o",
+        "127.0.0.1:080808", "[::1]", "[::1]80", "[::1:80", "::1:80", "[127.0.0.1]:80",
+        "host.example:80", "[fe80::1%eth0]:80", "1.2.3.4.5:80", " 127.0.0.1:80"}) {
+    Result<ListenAddress> a = ParseListenAddress(bad);
+    EXPECT_FALSE(a.ok()) << bad;
+    if (!a.ok()) {
+      EXPECT_EQ(a.status().reason(), "invalid_listen_address") << bad;
+    }
+  }
+}
+
+TEST(ConfigFileTest, LoadsAFileAndNamesItInErrors) {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("pinhole_config_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::filesystem::path good = dir / "good.toml";
+  std::filesystem::path bad = dir / "bad.toml";
+  std::ofstream(good) << "[store]\nsqlite = \"x.db\"\n";
+  std::ofstream(bad) << "[store]\n\nsqlite = 7\n";
+
+  Result<Config> c = LoadConfigFile(good.string());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->sqlite_path, "x.db");
+
+  c = LoadConfigFile(bad.string());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), bad.string() + ":3: store.sqlite: expected a string");
+
+  c = LoadConfigFile((dir / "missing.toml").string());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), Code::kNotFound);
+  EXPECT_THAT(c.status().message(), HasSubstr("missing.toml"));
+
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace pinhole
