@@ -1,0 +1,44 @@
+#include "enforce/registry.h"
+
+#include "enforce/nftables/nftables_enforcer.h"
+
+namespace pinhole {
+
+Status EnforcerRegistry::Register(std::string name, EnforcerFactory factory) {
+  if (name.empty() || !factory) {
+    return Status::Invalid("invalid_backend", "a backend needs a name and a factory");
+  }
+  if (factories_.count(name)) {
+    return Status::Conflict("duplicate_backend", "backend \"" + name + "\" is registered twice");
+  }
+  factories_.emplace(std::move(name), std::move(factory));
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<Enforcer>> EnforcerRegistry::Create(std::string_view name,
+                                                           const EnforcerOptions& options) const {
+  auto it = factories_.find(name);
+  if (it == factories_.end()) {
+    return Status::NotFound("no enforcement backend \"" + std::string(name) + "\"");
+  }
+  return it->second(options);
+}
+
+std::vector<std::string> EnforcerRegistry::Names() const {
+  std::vector<std::string> names;
+  for (const auto& [name, factory] : factories_) names.push_back(name);
+  return names;
+}
+
+EnforcerRegistry DefaultEnforcerRegistry() {
+  EnforcerRegistry registry;
+  // The explicit list of built-in backends. A failure here is a programming
+  // error (a name listed twice), caught by the registry tests.
+  Status st = registry.Register(std::string(kNftablesBackend),
+                                [](const EnforcerOptions& o) { return NewNftablesEnforcer(o); });
+  assert(st.ok());
+  (void)st;
+  return registry;
+}
+
+}  // namespace pinhole
