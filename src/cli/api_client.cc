@@ -108,7 +108,8 @@ Status StatusFromErrorReply(int http_status, std::string_view body) {
     std::string reason = error.value("code", "");
     std::string message = error.value("message", "");
     if (reason.empty()) reason = "http_" + std::to_string(http_status);
-    if (message.empty()) message = "server refused the request (HTTP " + std::to_string(http_status) + ")";
+    if (message.empty())
+      message = "server refused the request (HTTP " + std::to_string(http_status) + ")";
     return Status(code, reason, message);
   }
   // Not our server's error shape (a proxy's HTML page, say): report the
@@ -135,8 +136,8 @@ std::string QueryString(const std::map<std::string, std::optional<std::string>>&
 
 Result<std::string> NormalizeServerUrl(std::string_view url) {
   auto bad = [&](std::string why) {
-    return Status::Invalid("invalid_server",
-                           "invalid server URL \"" + std::string(url.substr(0, 200)) + "\": " + why);
+    return Status::Invalid(
+        "invalid_server", "invalid server URL \"" + std::string(url.substr(0, 200)) + "\": " + why);
   };
   std::string s(url);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();

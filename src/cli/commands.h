@@ -6,11 +6,10 @@
 // Thread-safety: single-threaded, like the CLI.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "cli/context.h"
 #include "cli/request_body.h"

@@ -23,7 +23,9 @@ struct Resource {
   std::vector<std::string> headers;
   RowFn row;
 
-  std::string ItemPath(const std::string& name) const { return path + "/" + EscapePathSegment(name); }
+  std::string ItemPath(const std::string& name) const {
+    return path + "/" + EscapePathSegment(name);
+  }
 };
 
 // Builds the request body after parsing; may print (a generated password).
@@ -95,7 +97,8 @@ int WriteResult(Context& ctx, const Resource& r, const Result<Json>& reply, cons
   std::string name = FieldText(*reply, r.name_key);
   if (name.empty()) name = fallback_name;
   ctx.out() << verb << " " << r.singular << " " << Printable(name);
-  if (reply->is_object() && reply->contains("id")) ctx.out() << " (id " << FieldText(*reply, "id") << ")";
+  if (reply->is_object() && reply->contains("id"))
+    ctx.out() << " (id " << FieldText(*reply, "id") << ")";
   ctx.out() << ".\n";
   return kExitOk;
 }
@@ -105,8 +108,7 @@ int WriteResult(Context& ctx, const Resource& r, const Result<Json>& reply, cons
 using BindFn = std::function<BodyFn(CLI::App*, bool creating)>;
 
 void AddResource(CLI::App& admin, Context& ctx, Action& action, std::shared_ptr<Resource> r,
-                 const std::string& description, const BindFn& bind,
-                 const std::string& name_help) {
+                 const std::string& description, const BindFn& bind, const std::string& name_help) {
   CLI::App* group = admin.add_subcommand(r->command, description);
   group->require_subcommand(1);
 
@@ -121,40 +123,40 @@ void AddResource(CLI::App& admin, Context& ctx, Action& action, std::shared_ptr<
 
   auto create_name = std::make_shared<std::string>();
   auto create_body = std::make_shared<BodyFn>();
-  CLI::App* create = AddLeaf(
-      *group, "create", "Create a " + r->singular, ctx, action,
-      [r, create_name, create_body](Context& c) {
-        Result<Json> body = (*create_body)(c);
-        if (!body.ok()) return c.UsageFailure(body.status());
-        (*body)[r->name_key] = *create_name;
-        return WithApi(c, [&](ApiClient& api) {
-          return WriteResult(c, *r, api.Post(r->path, *body), "Created", *create_name);
-        });
-      });
+  CLI::App* create =
+      AddLeaf(*group, "create", "Create a " + r->singular, ctx, action,
+              [r, create_name, create_body](Context& c) {
+                Result<Json> body = (*create_body)(c);
+                if (!body.ok()) return c.UsageFailure(body.status());
+                (*body)[r->name_key] = *create_name;
+                return WithApi(c, [&](ApiClient& api) {
+                  return WriteResult(c, *r, api.Post(r->path, *body), "Created", *create_name);
+                });
+              });
   create->add_option("name", *create_name, name_help)->required();
   *create_body = bind(create, /*creating=*/true);
 
   auto update_name = std::make_shared<std::string>();
   auto update_body = std::make_shared<BodyFn>();
-  CLI::App* update = AddLeaf(
-      *group, "update", "Change a " + r->singular + "; only the options given are changed", ctx,
-      action, [r, update_name, update_body](Context& c) {
-        Result<Json> body = (*update_body)(c);
-        if (!body.ok()) return c.UsageFailure(body.status());
-        if (body->empty()) {
-          return c.UsageFailure(
-              Status::Invalid("usage", "nothing to change; give at least one option"));
-        }
-        return WithApi(c, [&](ApiClient& api) {
-          if (body->contains("min_prefix") && (*body)["min_prefix"].size() < 2) {
-            Result<Json> current = api.Get(r->ItemPath(*update_name));
-            if (!current.ok()) return c.ApiFailure(current.status());
-            CompleteMinPrefix(*body, *current);
-          }
-          return WriteResult(c, *r, api.Patch(r->ItemPath(*update_name), *body), "Updated",
-                             *update_name);
-        });
-      });
+  CLI::App* update =
+      AddLeaf(*group, "update", "Change a " + r->singular + "; only the options given are changed",
+              ctx, action, [r, update_name, update_body](Context& c) {
+                Result<Json> body = (*update_body)(c);
+                if (!body.ok()) return c.UsageFailure(body.status());
+                if (body->empty()) {
+                  return c.UsageFailure(
+                      Status::Invalid("usage", "nothing to change; give at least one option"));
+                }
+                return WithApi(c, [&](ApiClient& api) {
+                  if (body->contains("min_prefix") && (*body)["min_prefix"].size() < 2) {
+                    Result<Json> current = api.Get(r->ItemPath(*update_name));
+                    if (!current.ok()) return c.ApiFailure(current.status());
+                    CompleteMinPrefix(*body, *current);
+                  }
+                  return WriteResult(c, *r, api.Patch(r->ItemPath(*update_name), *body), "Updated",
+                                     *update_name);
+                });
+              });
   update->add_option("name", *update_name, name_help + " or id")->required();
   update->footer("Repeatable list options replace the whole list; give '' to empty it.");
   *update_body = bind(update, /*creating=*/false);
@@ -202,7 +204,7 @@ BodyFn BindUsers(CLI::App* cmd, bool creating) {
   AddSwitch(cmd, creating, "--disabled", "--enabled", f->disabled, "The account cannot sign in");
   AddList(cmd, "--group", f->groups, "Member of this group (repeatable)");
   return [f](Context& ctx) -> Result<Json> {
-    UserFlags flags{f->email,          f->role, std::nullopt, f->must_change.Get(),
+    UserFlags flags{f->email,          f->role,        std::nullopt, f->must_change.Get(),
                     f->disabled.Get(), f->groups.Get()};
     std::optional<std::string> generated;
     if (f->password_stdin) {
@@ -225,8 +227,12 @@ std::vector<std::string> UserRow(const Json& u, Time now) {
   std::string status = u.value("disabled", false)               ? "disabled"
                        : u.value("must_change_password", false) ? "must change password"
                                                                 : "active";
-  return {FieldText(u, "id"),     FieldText(u, "email"), FieldText(u, "role"),
-          FieldText(u, "groups"), status,                RelativeFieldText(u, "created_at", now)};
+  return {FieldText(u, "id"),
+          FieldText(u, "email"),
+          FieldText(u, "role"),
+          FieldText(u, "groups"),
+          status,
+          RelativeFieldText(u, "created_at", now)};
 }
 
 // ---- groups ----
@@ -255,8 +261,8 @@ BodyFn BindServices(CLI::App* cmd, bool creating) {
   };
   auto f = std::make_shared<Flags>();
   if (!creating) cmd->add_option("--rename", f->rename, "New name");
-  cmd->add_option("--protocol", f->protocol, "tcp, udp, icmp or all" +
-                                                 std::string(creating ? " (required)" : ""));
+  cmd->add_option("--protocol", f->protocol,
+                  "tcp, udp, icmp or all" + std::string(creating ? " (required)" : ""));
   cmd->add_option("--ports", f->ports, "A port or range: 22, 8000-8100 (required for tcp/udp)");
   cmd->add_option("--backend", f->backend, "Enforcement backend: nftables (default), aws-sg, ...");
   cmd->add_option("--target", f->target,
@@ -316,7 +322,8 @@ BodyFn BindPolicies(CLI::App* cmd, bool creating) {
   AddList(cmd, "--group", f->groups, "A group the policy applies to (repeatable)");
   AddList(cmd, "--service", f->services, "A service it grants (repeatable)");
   AddList(cmd, "--access-group", f->access_groups, "An access group it grants (repeatable)");
-  cmd->add_option("--default", f->default_duration, "Lease duration when none is asked for, e.g. 1h");
+  cmd->add_option("--default", f->default_duration,
+                  "Lease duration when none is asked for, e.g. 1h");
   cmd->add_option("--max", f->max_duration, "Longest lease allowed, e.g. 10h");
   f->recipients.option =
       cmd->add_option("--recipients", f->recipients.values,
@@ -421,19 +428,19 @@ void AddAdminCommands(CLI::App& app, Context& ctx, Action& action) {
   AddResource(*admin, ctx, action,
               MakeResource("groups", "group", "name", {"ID", "NAME", "MEMBERS"}, GroupRow),
               "Groups of users", BindGroups, "Group name");
-  AddResource(*admin, ctx, action,
-              MakeResource("services", "service", "name",
-                           {"ID", "NAME", "PROTOCOL", "PORTS", "BACKEND", "DESCRIPTION"},
-                           ServiceRow),
-              "Protected services (what a lease opens)", BindServices, "Service name");
+  AddResource(
+      *admin, ctx, action,
+      MakeResource("services", "service", "name",
+                   {"ID", "NAME", "PROTOCOL", "PORTS", "BACKEND", "DESCRIPTION"}, ServiceRow),
+      "Protected services (what a lease opens)", BindServices, "Service name");
   AddResource(*admin, ctx, action,
               MakeResource("access-groups", "access group", "name",
                            {"ID", "NAME", "SERVICES", "PUBLIC"}, AccessGroupRow),
               "Named bundles of services", BindAccessGroups, "Access group name");
   AddResource(*admin, ctx, action,
               MakeResource("policies", "policy", "name",
-                           {"ID", "NAME", "USERS", "GROUPS", "SERVICES", "ACCESS-GROUPS",
-                            "DEFAULT", "MAX", "APPROVAL"},
+                           {"ID", "NAME", "USERS", "GROUPS", "SERVICES", "ACCESS-GROUPS", "DEFAULT",
+                            "MAX", "APPROVAL"},
                            PolicyRow),
               "Who may open which services, for how long", BindPolicies, "Policy name");
 
@@ -442,8 +449,7 @@ void AddAdminCommands(CLI::App& app, Context& ctx, Action& action) {
                           [audit](Context& c) { return Audit(c, *audit); });
   cmd->add_option("--after", audit->after, "Only events after this sequence number")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--limit", audit->limit, "At most this many events")
-      ->check(CLI::PositiveNumber);
+  cmd->add_option("--limit", audit->limit, "At most this many events")->check(CLI::PositiveNumber);
 }
 
 }  // namespace pinhole::cli

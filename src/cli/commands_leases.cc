@@ -9,7 +9,9 @@ namespace {
 
 constexpr char kLeasesPath[] = "/api/v1/leases";
 
-std::string LeasePath(const std::string& id) { return std::string(kLeasesPath) + "/" + EscapePathSegment(id); }
+std::string LeasePath(const std::string& id) {
+  return std::string(kLeasesPath) + "/" + EscapePathSegment(id);
+}
 
 bool HasValue(const nlohmann::json& object, const char* key) {
   return object.is_object() && object.contains(key) && !object[key].is_null() &&
@@ -89,9 +91,8 @@ int Open(Context& ctx, const OpenFlags& flags) {
                    flags.cidr,     flags.invite,       flags.reason};
   Result<nlohmann::json> body = LeaseRequestBody(lease);
   if (!body.ok()) return ctx.UsageFailure(body.status());
-  return WithApi(ctx, [&](ApiClient& api) {
-    return PrintLeaseOrJson(ctx, api.Post(kLeasesPath, *body), "");
-  });
+  return WithApi(
+      ctx, [&](ApiClient& api) { return PrintLeaseOrJson(ctx, api.Post(kLeasesPath, *body), ""); });
 }
 
 struct ListFlags {
@@ -153,7 +154,8 @@ int Show(Context& ctx, const std::string& id) {
         {"activated", TimeFieldText(lease, "activated_at", now)},
         {"expires", TimeFieldText(lease, "expires_at", now)},
     };
-    if (HasValue(lease, "approved_by")) fields.emplace_back("approved by", FieldText(lease, "approved_by"));
+    if (HasValue(lease, "approved_by"))
+      fields.emplace_back("approved by", FieldText(lease, "approved_by"));
     if (HasValue(lease, "ended_at")) {
       fields.emplace_back("ended", TimeFieldText(lease, "ended_at", now));
       fields.emplace_back("ended by", FieldText(lease, "ended_by"));

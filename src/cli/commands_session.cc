@@ -65,8 +65,7 @@ struct LoginFlags {
 };
 
 int Login(Context& ctx, const LoginFlags& flags) {
-  Result<std::string> server =
-      flags.url.empty() ? ctx.Server() : NormalizeServerUrl(flags.url);
+  Result<std::string> server = flags.url.empty() ? ctx.Server() : NormalizeServerUrl(flags.url);
   if (!server.ok()) return ctx.UsageFailure(server.status());
   Result<std::filesystem::path> file = ctx.CredentialsFile();
   if (!file.ok()) return ctx.Failure(file.status(), kExitRefused);
@@ -173,9 +172,8 @@ int Whoami(Context& ctx) {
       ctx.PrintJson(*reply);
       return kExitOk;
     }
-    const nlohmann::json user = reply->is_object() && reply->contains("user")
-                                    ? (*reply)["user"]
-                                    : nlohmann::json::object();
+    const nlohmann::json user =
+        reply->is_object() && reply->contains("user") ? (*reply)["user"] : nlohmann::json::object();
     ctx.out() << RenderFields({{"email", FieldText(user, "email")},
                                {"role", FieldText(user, "role")},
                                {"groups", FieldText(user, "groups")},
@@ -211,7 +209,8 @@ void AddSessionCommands(CLI::App& app, Context& ctx, Action& action) {
 
   auto from_stdin = std::make_shared<bool>(false);
   cmd = AddLeaf(app, "passwd", "Change your password", ctx, action, [from_stdin](Context& c) {
-    return WithApi(c, [&](ApiClient& api) { return ChangePassword(c, api, std::nullopt, *from_stdin); });
+    return WithApi(
+        c, [&](ApiClient& api) { return ChangePassword(c, api, std::nullopt, *from_stdin); });
   });
   cmd->add_flag("--password-stdin", *from_stdin,
                 "Read two lines from stdin: the current password, then the new one");

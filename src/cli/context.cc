@@ -95,16 +95,15 @@ Result<ApiClient> Context::Authenticated() {
     if (saved_server.ok() && *saved_server == server) token = saved->token;
   }
   if (token.empty()) {
-    return Status(Code::kUnauthenticated, "not_logged_in",
-                  "not logged in to " + server + "; run `pinhole login " + server +
-                      "` or set PINHOLE_TOKEN");
+    return Status(
+        Code::kUnauthenticated, "not_logged_in",
+        "not logged in to " + server + "; run `pinhole login " + server + "` or set PINHOLE_TOKEN");
   }
   return ApiClient(&Http(), server, token);
 }
 
 int Context::Failure(const Status& status, int exit_code) {
-  err_ << "pinhole: " << Printable(status.message()) << " (" << Printable(status.reason())
-       << ")\n";
+  err_ << "pinhole: " << Printable(status.message()) << " (" << Printable(status.reason()) << ")\n";
   return exit_code;
 }
 

@@ -56,7 +56,8 @@ class CurlHttpClient final : public HttpClient {
     if (request.method == "GET") curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     if (!request.body.empty()) {
       curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.data());
-      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(request.body.size()));
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
     curl_easy_setopt(c, CURLOPT_USERAGENT, kUserAgent.c_str());
@@ -64,7 +65,8 @@ class CurlHttpClient final : public HttpClient {
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, static_cast<long>(options_.connect_timeout.count()));
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
+                     static_cast<long>(options_.connect_timeout.count()));
     curl_easy_setopt(c, CURLOPT_TIMEOUT, static_cast<long>(options_.total_timeout.count()));
     // Redirects are not followed: a bearer token must never be replayed to a
     // URL the user did not name.
@@ -80,8 +82,8 @@ class CurlHttpClient final : public HttpClient {
     if (rc != CURLE_OK) {
       std::string why = sink.overflow ? "response larger than " +
                                             std::to_string(options_.max_response_bytes) + " bytes"
-                        : error[0]  ? std::string(error)
-                                    : std::string(curl_easy_strerror(rc));
+                        : error[0] ? std::string(error)
+                                   : std::string(curl_easy_strerror(rc));
       return Status(Code::kUnavailable, "unreachable", why);
     }
     long status = 0;

@@ -15,8 +15,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   pinhole::SystemClock clock;
-  Context ctx(Environment::FromProcess(), std::cout, std::cerr, std::cin,
-              [](const TransportOptions& options) { return MakeCurlHttpClient(options); }, clock);
+  Context ctx(
+      Environment::FromProcess(), std::cout, std::cerr, std::cin,
+      [](const TransportOptions& options) { return MakeCurlHttpClient(options); }, clock);
   ctx.stdout_is_tty = ::isatty(STDOUT_FILENO) == 1 && std::getenv("NO_COLOR") == nullptr;
   int code = RunCli(argc, argv, ctx);
   std::cout.flush();

@@ -101,8 +101,8 @@ std::string FormatRelative(Time now, Time t) {
 }
 
 std::string FormatLocalTime(Time t) {
-  std::time_t secs = std::chrono::system_clock::to_time_t(
-      std::chrono::time_point_cast<std::chrono::seconds>(t));
+  std::time_t secs =
+      std::chrono::system_clock::to_time_t(std::chrono::time_point_cast<std::chrono::seconds>(t));
   std::tm local{};
   if (localtime_r(&secs, &local) == nullptr) return FormatTime(t);
   char buf[64];

@@ -5,11 +5,10 @@
 // Thread-safety: free functions and a value type; no shared state.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/clock.h"
 

@@ -69,8 +69,6 @@ Status Cancelled() { return Status::Invalid("cancelled", "cancelled (end of inpu
 
 }  // namespace
 
-bool HaveTerminal() { return Tty().ok(); }
-
 Result<std::string> PromptLine(const std::string& prompt) {
   Tty tty;
   if (!tty.ok()) return NoTerminal();

@@ -13,9 +13,6 @@
 
 namespace pinhole::cli {
 
-// True when the process has a controlling terminal to prompt on.
-bool HaveTerminal();
-
 // Errors (reason "no_terminal") when there is no terminal, or (reason
 // "cancelled") on end of input.
 Result<std::string> PromptLine(const std::string& prompt);
