@@ -85,7 +85,9 @@ Result<KernelView> ParseListing(const std::string& text, const std::string& tabl
       KernelSet ks;
       ks.type = StringField(obj, "type");
       auto flags = obj.find("flags");
-      ks.timeout_only = flags != obj.end() && *flags == json::array({"timeout"});
+      // Newer nft may print a single flag as a plain string.
+      ks.timeout_only =
+          flags != obj.end() && (*flags == json::array({"timeout"}) || *flags == json("timeout"));
       auto elems = obj.find("elem");
       if (elems != obj.end() && elems->is_array()) ks.elements = *elems;
       view.sets[StringField(obj, "name")] = std::move(ks);
@@ -290,7 +292,10 @@ void NftablesEnforcer::PlanElements(const std::map<HoleKey, std::optional<Time>>
     b.ensure.push_back(nft::TimedElement(value, kEnsureTimeoutSeconds));
     b.remove.push_back(value);
     if (keep) {
-      int64_t seconds = std::max<int64_t>(1, (*expiry - now).count() / 1000);
+      // nft's JSON takes whole seconds. Round up: the controller removes the
+      // element at the exact expiry; the kernel timeout is the backstop for a
+      // dead pinholed and may run at most one second over, never short.
+      int64_t seconds = std::max<int64_t>(1, ((*expiry - now).count() + 999) / 1000);
       b.add.push_back(nft::TimedElement(value, seconds));
     }
   }
@@ -448,7 +453,13 @@ Result<HoleMap> NftablesEnforcer::ListHoles() {
         auto left = body->find("expires");
         if (left == body->end()) left = body->find("timeout");
         if (left != body->end() && left->is_number_integer()) {
-          expiry = now + Millis(left->get<int64_t>() * 1000);
+          // Kernel timeouts fit in far less than this; the cap keeps a hostile
+          // or corrupt listing from overflowing the time arithmetic.
+          constexpr int64_t kMaxSeconds = int64_t{100} * 366 * 86400;
+          int64_t secs = left->is_number_unsigned()
+                             ? static_cast<int64_t>(std::min<uint64_t>(left->get<uint64_t>(), kMaxSeconds))
+                             : std::clamp<int64_t>(left->get<int64_t>(), 0, kMaxSeconds);
+          expiry = now + Millis(secs * 1000);
           auto ours = applied_.find(key);
           if (ours != applied_.end() && expiry - kExpirySlack <= ours->second &&
               ours->second <= expiry + kExpirySlack) {

@@ -7,10 +7,17 @@
 // past its lease by more than that minimum), so holes close even if pinholed
 // is dead.
 //
-// Costs: Apply sends one libnftables transaction and never lists the table,
-// so its cost does not grow with the number of elements. SyncServices and
-// ListHoles list the whole table (about 0.5-1 s with 100,000 elements); a
-// failed Apply lists it once to repair and retries once.
+// Idempotence without reading first: every touched element is first added
+// with a 1 s timeout, then deleted, then (for upserts) added back with its
+// real timeout, all in one transaction. Removing a missing element therefore
+// succeeds, and an upsert replaces the element atomically (no moment of
+// closure), whatever the kernel held.
+//
+// Costs (measured, kernel 6.18, nft 1.0.6): Apply sends one transaction and
+// never lists the table: 0.08 ms for one hole with 100 or with 100,000 holes
+// present. SyncServices and ListHoles list the whole table, which the kernel
+// dumps in O(n^2/chunk) for hash sets: 0.5-3 s with 100,000 holes. A failed
+// Apply lists it once to repair, then retries once.
 //
 // Drift: ListHoles reads the kernel. Structure that went missing or changed
 // (table, chains, rules, sets) is rebuilt on the spot, because a flushed

@@ -6,8 +6,10 @@
 // every table in it, when the thread ends, even if the test failed.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sched.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -45,3 +47,14 @@ inline std::string RunInNewNetns(const std::function<void()>& body) {
 }
 
 }  // namespace pinhole::testing
+
+// Runs the braced body in a fresh namespace (RunInNewNetns). Skips the test
+// when not root; as root, failing to get a namespace is a test failure.
+#define IN_NETNS(...)                                                      \
+  do {                                                                     \
+    std::string why_ = ::pinhole::testing::RunInNewNetns([&] __VA_ARGS__); \
+    if (!why_.empty()) {                                                   \
+      if (geteuid() == 0) FAIL() << why_;                                  \
+      GTEST_SKIP() << "needs root for network namespaces: " << why_;       \
+    }                                                                      \
+  } while (0)

@@ -20,16 +20,6 @@ namespace {
 using nlohmann::json;
 using std::chrono::steady_clock;
 
-// Runs the body in a fresh namespace; skips when not privileged.
-#define IN_NETNS(...)                                                      \
-  do {                                                                     \
-    std::string why_ = ::pinhole::testing::RunInNewNetns([&] __VA_ARGS__); \
-    if (!why_.empty()) {                                                   \
-      if (geteuid() == 0) FAIL() << why_;                                  \
-      GTEST_SKIP() << "needs root for network namespaces: " << why_;       \
-    }                                                                      \
-  } while (0)
-
 Cidr C(std::string_view text) {
   auto c = Cidr::Parse(text);
   EXPECT_TRUE(c.ok()) << text;
@@ -305,6 +295,15 @@ TEST(NftablesKernelTest, RecreatesADeletedTable) {
     ASSERT_TRUE(k.Run(del).ok());
     ASSERT_TRUE(e->SyncServices({Ssh(), Web()}).ok());
     EXPECT_EQ(k.Rules("input").size(), 5u);
+
+    // A new prefix set and the repair of the whole table share one transaction.
+    ASSERT_TRUE(e->Apply(Upsert({{{"ssh", C("198.51.100.7")}, exp}})).ok());
+    ASSERT_TRUE(k.Run(del).ok());
+    st = e->Apply(Upsert({{{"ssh", C("198.51.100.0/28")}, exp}}));
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    EXPECT_EQ(k.Rules("svc_1"), (std::vector<std::string>{"set:svc_1_4_32", "set:svc_1_4_28",
+                                                          "set:svc_1_6_128", "drop"}));
+    EXPECT_EQ(k.Elements()["svc_1_4_28"].count("198.51.100.0"), 1u);
   });
 }
 
