@@ -1,5 +1,6 @@
 #include "control/controller.h"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
@@ -47,6 +48,9 @@ Status Controller::Start() {
     next_resync_ = clock_.Now() + options_.resync_interval;
     stats_.ready = true;
   }
+  // Start-up read the whole table and every lease once; give the transient
+  // memory of that back to the system instead of keeping it as heap.
+  malloc_trim(0);
   ready_ = true;
   worker_ = std::thread([this] { Run(); });
   return Status::Ok();
@@ -152,6 +156,7 @@ void Controller::Run() {
         Status st = ReconcileAll(/*record_drift=*/true);
         if (resync && result.ok()) result = st;
         next_resync_ = now + options_.resync_interval;
+        malloc_trim(0);  // reading a large table is a transient peak
       }
       if (!pending_.empty() && !retry_at_) retry_at_ = now + options_.retry_interval;
     }
@@ -192,7 +197,7 @@ Status Controller::LoadLeases() {
 }
 
 void Controller::TrackLease(const Lease& lease, std::set<HoleKey>& touched) {
-  active_[lease.id] = lease;
+  active_[lease.id] = TrackedLease{lease.expires_at, lease.source, lease.services};
   expiry_queue_.emplace(lease.expires_at, lease.id);
   for (const auto& service : lease.services) {
     HoleKey key{service, lease.source};
@@ -228,7 +233,12 @@ Status Controller::ExpireDue(Time now, std::set<HoleKey>& touched) {
     expiry_queue_.erase(expiry_queue_.begin());
     auto it = active_.find(id);
     if (it == active_.end() || it->second.expires_at != when) continue;  // stale entry
-    Lease ended = it->second;
+    auto stored = store_.GetLease(id);
+    if (!stored.ok() || stored->state != LeaseState::kActive) {
+      UntrackLease(id, touched);  // ended by someone else meanwhile
+      continue;
+    }
+    Lease ended = std::move(stored).value();
     if (!Transition(ended, LeaseState::kExpired, now, "system").ok()) continue;
     updates.push_back({ended, LeaseState::kActive,
                        SystemAudit(now, "lease.expire", "lease/" + std::to_string(id),

@@ -128,7 +128,14 @@ class Controller {
   mutable std::mutex state_mu_;
 
   std::map<std::string, Service> services_;        // by name
-  std::map<Id, Lease> active_;                     // active leases by id
+  // What the controller needs of an active lease; the rest stays in the store
+  // (at 100,000 leases, full copies would dominate pinholed's memory).
+  struct TrackedLease {
+    Time expires_at;
+    Cidr source;
+    std::vector<std::string> services;
+  };
+  std::map<Id, TrackedLease> active_;              // active leases by id
   std::multimap<Time, Id> expiry_queue_;           // expiry -> lease id
   std::map<HoleKey, HoleState> holes_;             // desired holes
   std::map<HoleKey, std::string> hole_errors_;     // last apply error, "" when applied

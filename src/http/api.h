@@ -107,6 +107,8 @@ class Api {
   HttpResponse TerminateLease(Call& call);
   HttpResponse RenewLease(Call& call);
   nlohmann::json LeaseJson(const Lease& lease) const;
+  // Ends the owner's active self leases from other addresses that `fresh` covers.
+  void SupersedeOlderAddresses(const Call& call, const Lease& fresh);
   // Ends every live lease matching `match` (user deleted/disabled, policy deleted).
   void RevokeLeases(const Call& call, const std::function<bool(const Lease&)>& match,
                     const std::string& why);

@@ -117,6 +117,7 @@ HttpResponse Api::CreateLease(Call& call) {
   // The lease is committed; the reply waits until its holes are in place. If
   // enforcement fails, the lease stays and its rules say why (retried).
   (void)ctx_.controller.LeaseActivated(*created);
+  if (created->recipient == RecipientKind::kSelf) SupersedeOlderAddresses(call, *created);
   return JsonResponse(201, LeaseJson(*created));
 }
 
@@ -223,6 +224,33 @@ HttpResponse Api::RenewLease(Call& call) {
   if (!updated.ok()) return ErrorResponse(updated.status());
   (void)ctx_.controller.LeaseRenewed(*updated);
   return JsonResponse(200, LeaseJson(*updated));
+}
+
+void Api::SupersedeOlderAddresses(const Call& call, const Lease& fresh) {
+  // A user whose address changed asks again; the hole for the old address
+  // closes, so a dynamic IP does not leave a trail of open holes behind.
+  LeaseFilter filter;
+  filter.states = std::vector<LeaseState>{LeaseState::kActive};
+  filter.owner_id = fresh.owner_id;
+  filter.limit = std::numeric_limits<int>::max();
+  for (const auto& old : ctx_.store.ListLeases(filter)) {
+    if (old.id == fresh.id || old.recipient != RecipientKind::kSelf || old.source == fresh.source) {
+      continue;
+    }
+    bool covered = std::all_of(old.services.begin(), old.services.end(), [&](const auto& s) {
+      return std::find(fresh.services.begin(), fresh.services.end(), s) != fresh.services.end();
+    });
+    if (!covered) continue;
+    Lease ended = old;
+    if (!Transition(ended, LeaseState::kTerminated, call.now, "system").ok()) continue;
+    auto updated = ctx_.store.UpdateLease(
+        ended, LeaseState::kActive,
+        call.Audit("lease.supersede", "lease/" + std::to_string(old.id),
+                   {{"old_source", old.source.ToString()},
+                    {"new_source", fresh.source.ToString()},
+                    {"by_lease", fresh.id}}));
+    if (updated.ok()) (void)ctx_.controller.LeaseEnded(*updated);
+  }
 }
 
 void Api::RevokeLeases(const Call& call, const std::function<bool(const Lease&)>& match,

@@ -334,3 +334,26 @@ TEST_F(ApiTest, UserGroupsAreGroupMembership) {
 
 }  // namespace
 }  // namespace pinhole
+
+namespace pinhole {
+namespace {
+
+TEST_F(ApiTest, NewAddressSupersedesTheOldOnesHole) {
+  std::string admin = Login("admin@example.com", kAdminPassword)["token"];
+  SeedServiceAndPolicy(admin);
+  std::string bob = Login("bob@example.com", kUserPassword)["token"];
+  json first = Body(Call("POST", "/api/v1/leases", {{"services", {"ssh"}}}, bob, {}, "198.51.100.7"));
+  json cidr = Body(Call("POST", "/api/v1/leases",
+                        {{"services", {"ssh"}}, {"recipient", {{"kind", "cidr"}, {"cidr", "203.0.113.0/28"}}}},
+                        bob, {}, "198.51.100.7"));
+  json second = Body(Call("POST", "/api/v1/leases", {{"services", {"ssh"}}}, bob, {}, "198.51.100.8"));
+  EXPECT_EQ(store_->GetLease(first["id"].get<Id>())->state, LeaseState::kTerminated);
+  EXPECT_EQ(store_->GetLease(cidr["id"].get<Id>())->state, LeaseState::kActive);  // typed CIDRs stay
+  EXPECT_EQ(store_->GetLease(second["id"].get<Id>())->state, LeaseState::kActive);
+  HoleMap holes = fake_->holes();
+  EXPECT_EQ(holes.size(), 2u);
+  EXPECT_FALSE(holes.count(HoleKey{"ssh", *Cidr::Parse("198.51.100.7")}));
+}
+
+}  // namespace
+}  // namespace pinhole
