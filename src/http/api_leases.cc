@@ -232,9 +232,10 @@ void Api::SupersedeOlderAddresses(const Call& call, const Lease& fresh) {
   LeaseFilter filter;
   filter.states = std::vector<LeaseState>{LeaseState::kActive};
   filter.owner_id = fresh.owner_id;
+  filter.recipient = RecipientKind::kSelf;
   filter.limit = std::numeric_limits<int>::max();
   for (const auto& old : ctx_.store.ListLeases(filter)) {
-    if (old.id == fresh.id || old.recipient != RecipientKind::kSelf || old.source == fresh.source) {
+    if (old.id == fresh.id || old.source == fresh.source) {
       continue;
     }
     bool covered = std::all_of(old.services.begin(), old.services.end(), [&](const auto& s) {

@@ -24,6 +24,7 @@ namespace pinhole {
 struct LeaseFilter {
   std::optional<std::vector<LeaseState>> states;  // any of these; all if absent
   std::optional<Id> owner_id;
+  std::optional<RecipientKind> recipient;
   int limit = 1000;  // newest first
 };
 

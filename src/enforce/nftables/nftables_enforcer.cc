@@ -295,7 +295,11 @@ void NftablesEnforcer::PlanElements(const std::map<HoleKey, std::optional<Time>>
       // nft's JSON takes whole seconds. Round up: the controller removes the
       // element at the exact expiry; the kernel timeout is the backstop for a
       // dead pinholed and may run at most one second over, never short.
-      int64_t seconds = std::max<int64_t>(1, ((*expiry - now).count() + 999) / 1000);
+      // The margin covers the kernel's coarser clock (jiffies), which could
+      // otherwise fire a few milliseconds before the lease's end.
+      constexpr int64_t kKernelMarginMs = 50;
+      int64_t seconds =
+          std::max<int64_t>(1, ((*expiry - now).count() + kKernelMarginMs + 999) / 1000);
       b.add.push_back(nft::TimedElement(value, seconds));
     }
   }

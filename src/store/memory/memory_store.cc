@@ -249,6 +249,7 @@ class MemoryStore final : public Store {
       if (filter.limit > 0 && static_cast<int64_t>(out.size()) >= filter.limit) break;
       const Lease& l = it->second;
       if (filter.owner_id && l.owner_id != *filter.owner_id) continue;
+      if (filter.recipient && l.recipient != *filter.recipient) continue;
       if (filter.states && std::find(filter.states->begin(), filter.states->end(), l.state) ==
                                filter.states->end()) {
         continue;

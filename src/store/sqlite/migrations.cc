@@ -91,6 +91,11 @@ CREATE TABLE audit (
   hash TEXT NOT NULL
 );
 )sql"},
+    // A new self lease looks up its owner's other self leases; without this
+    // an owner with many CIDR leases would make every request scan them all.
+    {2, R"sql(
+CREATE INDEX leases_owner_recipient_state ON leases(owner_id, recipient, state);
+)sql"},
 };
 
 }  // namespace

@@ -458,6 +458,7 @@ Result<std::vector<Lease>> LoadLeases(Connection& db, const LeaseFilter& f) {
     where.push_back(in + ")");
   }
   if (f.owner_id) where.push_back("owner_id = ?");
+  if (f.recipient) where.push_back("recipient = ?");
   std::string where_sql;
   for (size_t i = 0; i < where.size(); ++i) where_sql += (i ? " AND " : " WHERE ") + where[i];
   auto bind = [&](Statement& st) {
@@ -466,6 +467,7 @@ Result<std::vector<Lease>> LoadLeases(Connection& db, const LeaseFilter& f) {
       for (LeaseState s : *f.states) st.Bind(idx++, ToString(s));
     }
     if (f.owner_id) st.Bind(idx++, *f.owner_id);
+    if (f.recipient) st.Bind(idx++, ToString(*f.recipient));
     return idx;
   };
 

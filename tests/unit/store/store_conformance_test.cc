@@ -860,3 +860,28 @@ TYPED_TEST(StoreTest, NewLeaseEventIsNamedAfterItsId) {
 
 }  // namespace
 }  // namespace pinhole
+
+namespace pinhole {
+namespace {
+
+TYPED_TEST(StoreTest, LeasesFilterByRecipientKind) {
+  Store& s = this->store();
+  Lease self = MakeLease(3, "a@example.com");
+  self.recipient = RecipientKind::kSelf;
+  Lease cidr = MakeLease(3, "a@example.com", "198.51.100.0/28");
+  cidr.recipient = RecipientKind::kCidr;
+  ASSERT_TRUE(s.CreateLease(self, Audit("lease.create")).ok());
+  ASSERT_TRUE(s.CreateLease(cidr, Audit("lease.create")).ok());
+  LeaseFilter f;
+  f.owner_id = 3;
+  f.recipient = RecipientKind::kCidr;
+  auto got = s.ListLeases(f);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].recipient, RecipientKind::kCidr);
+  f.recipient = RecipientKind::kSelf;
+  ASSERT_EQ(s.ListLeases(f).size(), 1u);
+  EXPECT_EQ(s.ListLeases(f)[0].recipient, RecipientKind::kSelf);
+}
+
+}  // namespace
+}  // namespace pinhole
