@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
                                         PINHOLE_GIT_REV + ")");
   app.footer(
       "Environment: PINHOLE_BOOTSTRAP_ADMIN_EMAIL and PINHOLE_BOOTSTRAP_ADMIN_PASSWORD create the\n"
-      "first admin when the store has no users (otherwise a password is generated and printed).");
+      "first admin when the store has no users (otherwise a password is generated and printed).\n");
   CLI11_PARSE(app, argc, argv);
 
   pinhole::Config config;
