@@ -1,8 +1,6 @@
 // Admin collections: users, groups, services, access groups, policies.
 // All five share one shape (create, list, get by id or name, patch, delete);
 // ObjectKind<T> says how each kind reads and writes the store.
-#include <charconv>
-
 #include "auth/password.h"
 #include "http/api.h"
 #include "http/api_codec.h"
@@ -14,10 +12,7 @@ namespace {
 using nlohmann::json;
 
 std::optional<Id> AsId(const std::string& key) {
-  Id id = 0;
-  auto [p, ec] = std::from_chars(key.data(), key.data() + key.size(), id);
-  if (ec != std::errc() || p != key.data() + key.size() || id <= 0) return std::nullopt;
-  return id;
+  return ParseInteger(key, 1, std::numeric_limits<Id>::max());
 }
 
 template <typename T>

@@ -1,6 +1,4 @@
 // /api/v1/leases: request, list, get, terminate, renew.
-#include <charconv>
-
 #include "core/duration.h"
 #include "core/lease_state.h"
 #include "core/policy.h"
@@ -139,12 +137,9 @@ HttpResponse Api::ListLeases(Call& call) {
   bool mine = q.count("mine") && q.at("mine") != "false" && q.at("mine") != "0";
   if (mine || !call.caller->is_admin()) filter.owner_id = call.caller->user.id;
   if (auto it = q.find("limit"); it != q.end()) {
-    int limit = 0;
-    auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), limit);
-    if (ec != std::errc() || limit < 1 || limit > 1000) {
-      return JsonError(422, "invalid_field", "limit: must be 1..1000");
-    }
-    filter.limit = limit;
+    auto limit = ParseInteger(it->second, 1, 1000);
+    if (!limit) return JsonError(422, "invalid_field", "limit: must be 1..1000");
+    filter.limit = static_cast<int>(*limit);
   } else {
     filter.limit = 1000;
   }
@@ -158,13 +153,10 @@ namespace {
 // The lease `id` if the caller may see it (owner or admin); NotFound otherwise,
 // so that others' lease ids are not confirmed.
 Result<Lease> VisibleLease(Store& store, const Call& call) {
-  Id id = 0;
   const auto& key = call.Param("id");
-  auto [p, ec] = std::from_chars(key.data(), key.data() + key.size(), id);
-  if (ec != std::errc() || p != key.data() + key.size()) {
-    return Status::NotFound("no lease " + key);
-  }
-  auto lease = store.GetLease(id);
+  auto id = ParseInteger(key, 1, std::numeric_limits<Id>::max());
+  if (!id) return Status::NotFound("no lease " + key);
+  auto lease = store.GetLease(*id);
   if (!lease.ok() || (lease->owner_id != call.caller->user.id && !call.caller->is_admin())) {
     return Status::NotFound("no lease " + key);
   }

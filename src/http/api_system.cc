@@ -1,9 +1,8 @@
 // /healthz, /readyz, /metrics and /api/v1/audit.
-#include <charconv>
-
 #include <fmt/format.h>
 
 #include "http/api.h"
+#include "http/json_fields.h"
 
 namespace pinhole {
 
@@ -52,19 +51,15 @@ HttpResponse Api::ListAudit(Call& call) {
   int64_t after = 0;
   int limit = 100;
   const auto& q = call.http.query;
-  auto number = [](const std::string& s, int64_t& out) {
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    return ec == std::errc() && p == s.data() + s.size();
-  };
-  if (auto it = q.find("after"); it != q.end() && (!number(it->second, after) || after < 0)) {
-    return JsonError(422, "invalid_field", "after: must be a sequence number >= 0");
+  if (auto it = q.find("after"); it != q.end()) {
+    auto n = ParseInteger(it->second, 0, std::numeric_limits<int64_t>::max());
+    if (!n) return JsonError(422, "invalid_field", "after: must be a sequence number >= 0");
+    after = *n;
   }
   if (auto it = q.find("limit"); it != q.end()) {
-    int64_t l = 0;
-    if (!number(it->second, l) || l < 1 || l > 1000) {
-      return JsonError(422, "invalid_field", "limit: must be 1..1000");
-    }
-    limit = static_cast<int>(l);
+    auto n = ParseInteger(it->second, 1, 1000);
+    if (!n) return JsonError(422, "invalid_field", "limit: must be 1..1000");
+    limit = static_cast<int>(*n);
   }
   nlohmann::json items = nlohmann::json::array();
   int64_t last = after;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 #include "core/duration.h"
 
@@ -109,6 +110,15 @@ Status ReadDuration(const nlohmann::json& obj, const char* key, std::optional<Se
   }
   out = *d;
   return Status::Ok();
+}
+
+std::optional<int64_t> ParseInteger(std::string_view text, int64_t min, int64_t max) {
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    return std::nullopt;
+  }
+  return value;
 }
 
 bool IsValidName(std::string_view name) {

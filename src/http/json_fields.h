@@ -35,6 +35,10 @@ Status ReadStringList(const nlohmann::json& obj, const char* key, std::vector<st
 // A duration as "1h30m" or integer seconds.
 Status ReadDuration(const nlohmann::json& obj, const char* key, std::optional<Seconds>& out);
 
+// A whole decimal number within [min, max] (path ids, query limits); nullopt
+// for anything else, trailing characters included.
+std::optional<int64_t> ParseInteger(std::string_view text, int64_t min, int64_t max);
+
 // A name for an object: 1..64 of [A-Za-z0-9._-], starting with a letter or digit.
 bool IsValidName(std::string_view name);
 // A plausible email: local@domain, no spaces, <= 254 chars. Lower-cased on success.

@@ -357,9 +357,9 @@ TEST_F(NftablesEnforcerTest, ManyChangesShareOneTransactionGroupedBySet) {
             (std::vector<std::string>{
                 "add element svc_1_4_32 198.51.100.7:1 198.51.100.8:1 198.51.100.9:1",
                 "delete element svc_1_4_32 198.51.100.7 198.51.100.8 198.51.100.9",
-                "add element svc_1_4_32 198.51.100.7:60 198.51.100.8:60",
+                "add element svc_1_4_32 198.51.100.7:61 198.51.100.8:61",
                 "add element svc_2_6_128 2001:db8::1:1", "delete element svc_2_6_128 2001:db8::1",
-                "add element svc_2_6_128 2001:db8::1:60"}));
+                "add element svc_2_6_128 2001:db8::1:61"}));
 }
 
 TEST_F(NftablesEnforcerTest, RemoveMakesSureTheElementExistsThenDeletesIt) {
@@ -386,7 +386,7 @@ TEST_F(NftablesEnforcerTest, CidrLeaseCreatesMaskedPrefixSetInSameTransaction) {
           "add set svc_1_4_28", "flush chain svc_1", "add rule svc_1 set:svc_1_4_32",
           "add rule svc_1 set:svc_1_4_28", "add rule svc_1 set:svc_1_6_128", "add rule svc_1 drop",
           "add element svc_1_4_28 198.51.100.0:1", "delete element svc_1_4_28 198.51.100.0",
-          "add element svc_1_4_28 198.51.100.0:120"}));
+          "add element svc_1_4_28 198.51.100.0:121"}));
   const json* rule = FindRule(nft_.batches[0], "svc_1", "set:svc_1_4_28");
   ASSERT_NE(rule, nullptr);
   EXPECT_EQ(
@@ -411,7 +411,7 @@ TEST_F(NftablesEnforcerTest, Ipv6PrefixUsesIpv6MaskAndSet) {
   ASSERT_NE(rule, nullptr);
   EXPECT_EQ(rule->at("expr")[0]["match"]["left"]["&"][0]["payload"]["protocol"], "ip6");
   EXPECT_EQ(rule->at("expr")[0]["match"]["left"]["&"][1], "ffff:ffff:ffff:ff00::");
-  EXPECT_EQ(Batch(0).back(), "add element svc_1_6_56 2001:db8:0:100:::120");
+  EXPECT_EQ(Batch(0).back(), "add element svc_1_6_56 2001:db8:0:100:::121");
 }
 
 TEST_F(NftablesEnforcerTest, UnknownServiceIsNotFoundAndChangesNothing) {
@@ -457,7 +457,7 @@ TEST_F(NftablesEnforcerTest, FailedApplyRereadsRepairsAndRetriesOnce) {
   std::vector<std::string> retry = Batch(2);
   ASSERT_GE(retry.size(), 4u);
   EXPECT_EQ(retry.front(), "add table pinhole");
-  EXPECT_EQ(retry.back(), "add element svc_1_4_32 198.51.100.7:60");
+  EXPECT_EQ(retry.back(), "add element svc_1_4_32 198.51.100.7:61");
   EXPECT_NE(std::find(retry.begin(), retry.end(), "add rule input svc_1 tcp 22"), retry.end());
 }
 

@@ -357,3 +357,20 @@ TEST_F(ApiTest, NewAddressSupersedesTheOldOnesHole) {
 
 }  // namespace
 }  // namespace pinhole
+
+namespace pinhole {
+namespace {
+
+TEST_F(ApiTest, NumbersInPathsAndQueriesAreWholeNumbers) {
+  std::string admin = Login("admin@example.com", kAdminPassword)["token"];
+  EXPECT_EQ(Code(Call("GET", "/api/v1/leases?limit=10abc", nullptr, admin)), "invalid_field");
+  EXPECT_EQ(Code(Call("GET", "/api/v1/leases?limit=0", nullptr, admin)), "invalid_field");
+  EXPECT_EQ(Call("GET", "/api/v1/leases?limit=10", nullptr, admin).status, 200);
+  EXPECT_EQ(Code(Call("GET", "/api/v1/audit?after=-1", nullptr, admin)), "invalid_field");
+  EXPECT_EQ(Code(Call("GET", "/api/v1/audit?limit=1001", nullptr, admin)), "invalid_field");
+  EXPECT_EQ(Call("GET", "/api/v1/leases/1x", nullptr, admin).status, 404);
+  EXPECT_EQ(Call("GET", "/api/v1/leases/99999999999999999999", nullptr, admin).status, 404);
+}
+
+}  // namespace
+}  // namespace pinhole
