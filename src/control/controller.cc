@@ -146,11 +146,14 @@ void Controller::Run() {
         touched.insert(pending_.begin(), pending_.end());
         retry_at_.reset();
       }
+      // Lease changes are applied even when services changed in the same
+      // batch; the re-sync afterwards covers what the service change moved.
+      if (services_changed) result = LoadServices();
+      Status applied = ApplyTouched(touched);
+      if (result.ok()) result = applied;
       if (services_changed) {
-        result = LoadServices();
-        if (result.ok()) result = ReconcileAll(/*record_drift=*/false);
-      } else {
-        result = ApplyTouched(touched);
+        Status synced = ReconcileAll(/*record_drift=*/false);
+        if (result.ok()) result = synced;
       }
       if (resync || now >= next_resync_) {
         Status st = ReconcileAll(/*record_drift=*/true);
