@@ -361,7 +361,8 @@ Status Controller::ReconcileAll(bool record_drift) {
     if (record_drift) {
       ++stats_.drift_repairs;
       nlohmann::json added = nlohmann::json::array(), removed = nlohmann::json::array();
-      for (const auto& h : diff.upsert) added.push_back(h.key.service + " " + h.key.source.ToString());
+      for (const auto& h : diff.upsert)
+        added.push_back(h.key.service + " " + h.key.source.ToString());
       for (const auto& k : diff.remove) removed.push_back(k.service + " " + k.source.ToString());
       spdlog::warn("controller: {} differed from the store: {} holes restored, {} removed", backend,
                    added.size(), removed.size());

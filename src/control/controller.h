@@ -127,7 +127,7 @@ class Controller {
   // computes and applies a batch.
   mutable std::mutex state_mu_;
 
-  std::map<std::string, Service> services_;        // by name
+  std::map<std::string, Service> services_;  // by name
   // What the controller needs of an active lease; the rest stays in the store
   // (at 100,000 leases, full copies would dominate pinholed's memory).
   struct TrackedLease {
@@ -135,11 +135,11 @@ class Controller {
     Cidr source;
     std::vector<std::string> services;
   };
-  std::map<Id, TrackedLease> active_;              // active leases by id
-  std::multimap<Time, Id> expiry_queue_;           // expiry -> lease id
-  std::map<HoleKey, HoleState> holes_;             // desired holes
-  std::map<HoleKey, std::string> hole_errors_;     // last apply error, "" when applied
-  std::set<HoleKey> pending_;                      // holes not yet in line with desired
+  std::map<Id, TrackedLease> active_;           // active leases by id
+  std::multimap<Time, Id> expiry_queue_;        // expiry -> lease id
+  std::map<HoleKey, HoleState> holes_;          // desired holes
+  std::map<HoleKey, std::string> hole_errors_;  // last apply error, "" when applied
+  std::set<HoleKey> pending_;                   // holes not yet in line with desired
   Time next_resync_{};
   std::optional<Time> retry_at_;
   ControllerStats stats_;

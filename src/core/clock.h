@@ -32,7 +32,8 @@ class SystemClock final : public Clock {
 // A clock that only moves when told to; for unit tests.
 class ManualClock final : public Clock {
  public:
-  explicit ManualClock(Time start = Time(Millis(1'795'000'000'000))) : now_(start.time_since_epoch().count()) {}
+  explicit ManualClock(Time start = Time(Millis(1'795'000'000'000)))
+      : now_(start.time_since_epoch().count()) {}
   Time Now() const override { return Time(Millis(now_.load())); }
   void Advance(Millis d) { now_ += d.count(); }
   void Set(Time t) { now_ = t.time_since_epoch().count(); }

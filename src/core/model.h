@@ -73,11 +73,20 @@ struct Policy {
   Seconds default_duration{3600};
   Seconds max_duration{36000};
   std::set<RecipientKind> recipients{RecipientKind::kSelf};
-  int min_prefix_v4 = 32;   // narrowest allowed: a CIDR lease must have prefix >= this
+  int min_prefix_v4 = 32;  // narrowest allowed: a CIDR lease must have prefix >= this
   int min_prefix_v6 = 128;
 };
 
-enum class LeaseState { kPendingApproval, kInvited, kActive, kExpired, kTerminated, kRevoked, kDenied, kCancelled };
+enum class LeaseState {
+  kPendingApproval,
+  kInvited,
+  kActive,
+  kExpired,
+  kTerminated,
+  kRevoked,
+  kDenied,
+  kCancelled
+};
 
 struct Lease {
   Id id = 0;
@@ -85,16 +94,16 @@ struct Lease {
   std::string owner;                  // email of the user the lease belongs to
   std::vector<std::string> services;  // service names, resolved at request time
   RecipientKind recipient = RecipientKind::kSelf;
-  std::string invite_email;           // for kInvite
-  Cidr source;                        // the address allowed in
+  std::string invite_email;  // for kInvite
+  Cidr source;               // the address allowed in
   LeaseState state = LeaseState::kActive;
   std::string reason;
-  std::string policy;                 // name of the policy that granted it
+  std::string policy;  // name of the policy that granted it
   Time created_at{};
   std::optional<Time> activated_at;
   Time expires_at{};
   std::optional<Time> ended_at;
-  std::string ended_by;               // email, or "system" for expiry
+  std::string ended_by;  // email, or "system" for expiry
   std::string approved_by;
 };
 

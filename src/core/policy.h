@@ -26,8 +26,8 @@ struct LeaseRequest {
   std::string access_group;           // ...or one access group
   std::optional<Seconds> duration;    // policy default when absent
   RecipientKind recipient = RecipientKind::kSelf;
-  std::optional<Cidr> cidr;           // for kCidr
-  IpAddress client_ip;                // the requester's address (for kSelf)
+  std::optional<Cidr> cidr;  // for kCidr
+  IpAddress client_ip;       // the requester's address (for kSelf)
 };
 
 struct Grant {
@@ -52,7 +52,6 @@ Result<Grant> Decide(const User& user, const LeaseRequest& request, const Catalo
 
 // Checks a renewal: the lease's policy (if it still exists and still names
 // this user) must allow `duration`. Returns the policy's max on success.
-Status CheckRenewal(const User& user, const Lease& lease, Seconds duration,
-                    const Catalog& catalog);
+Status CheckRenewal(const User& user, const Lease& lease, Seconds duration, const Catalog& catalog);
 
 }  // namespace pinhole

@@ -15,14 +15,14 @@ namespace pinhole {
 
 enum class Code {
   kOk,
-  kInvalidArgument,   // 422 / 400: the request is wrong and retrying will not help
-  kNotFound,          // 404
-  kConflict,          // 409: state changed under us, or a unique name is taken
-  kUnauthenticated,   // 401
-  kPermissionDenied,  // 403
-  kResourceExhausted, // 429 / capacity
-  kUnavailable,       // 503: a backend is down; retry later
-  kInternal,          // 500: a bug or an unexpected library failure
+  kInvalidArgument,    // 422 / 400: the request is wrong and retrying will not help
+  kNotFound,           // 404
+  kConflict,           // 409: state changed under us, or a unique name is taken
+  kUnauthenticated,    // 401
+  kPermissionDenied,   // 403
+  kResourceExhausted,  // 429 / capacity
+  kUnavailable,        // 503: a backend is down; retry later
+  kInternal,           // 500: a bug or an unexpected library failure
 };
 
 class [[nodiscard]] Status {
@@ -66,7 +66,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT
     assert(!std::get<Status>(v_).ok());
   }
@@ -93,10 +93,10 @@ class [[nodiscard]] Result {
 #define PINHOLE_CONCAT(a, b) PINHOLE_CONCAT_INNER(a, b)
 
 // Returns the Status from the enclosing function if `expr` failed.
-#define RETURN_IF_ERROR(expr)                      \
-  do {                                             \
-    ::pinhole::Status _st = (expr);                \
-    if (!_st.ok()) return _st;                     \
+#define RETURN_IF_ERROR(expr)       \
+  do {                              \
+    ::pinhole::Status _st = (expr); \
+    if (!_st.ok()) return _st;      \
   } while (0)
 
 // `ASSIGN_OR_RETURN(auto x, MakeX());`

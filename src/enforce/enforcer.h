@@ -19,8 +19,8 @@
 namespace pinhole {
 
 struct ChangeSet {
-  std::vector<Hole> upsert;      // add, or set the expiry of, these holes
-  std::vector<HoleKey> remove;   // remove these holes
+  std::vector<Hole> upsert;     // add, or set the expiry of, these holes
+  std::vector<HoleKey> remove;  // remove these holes
   bool empty() const { return upsert.empty() && remove.empty(); }
 };
 

@@ -18,8 +18,7 @@ struct EnforcerOptions {
   std::string nftables_table = "pinhole";
 };
 
-using EnforcerFactory =
-    std::function<Result<std::unique_ptr<Enforcer>>(const EnforcerOptions&)>;
+using EnforcerFactory = std::function<Result<std::unique_ptr<Enforcer>>(const EnforcerOptions&)>;
 
 class EnforcerRegistry {
  public:

@@ -58,15 +58,24 @@ HttpResponse JsonResponse(int status, const nlohmann::json& body) {
 
 int HttpStatusFor(const Status& status) {
   switch (status.code()) {
-    case Code::kOk: return 200;
-    case Code::kInvalidArgument: return status.reason() == "malformed_json" ? 400 : 422;
-    case Code::kNotFound: return 404;
-    case Code::kConflict: return 409;
-    case Code::kUnauthenticated: return 401;
-    case Code::kPermissionDenied: return 403;
-    case Code::kResourceExhausted: return 429;
-    case Code::kUnavailable: return 503;
-    case Code::kInternal: return 500;
+    case Code::kOk:
+      return 200;
+    case Code::kInvalidArgument:
+      return status.reason() == "malformed_json" ? 400 : 422;
+    case Code::kNotFound:
+      return 404;
+    case Code::kConflict:
+      return 409;
+    case Code::kUnauthenticated:
+      return 401;
+    case Code::kPermissionDenied:
+      return 403;
+    case Code::kResourceExhausted:
+      return 429;
+    case Code::kUnavailable:
+      return 503;
+    case Code::kInternal:
+      return 500;
   }
   return 500;
 }

@@ -18,22 +18,22 @@ std::optional<Id> AsId(const std::string& key) {
 template <typename T>
 struct ObjectKind;
 
-#define PINHOLE_OBJECT_KIND(Type, kind_name, Plural, key_field, apply_fn)                    \
-  template <>                                                                                \
-  struct ObjectKind<Type> {                                                                  \
-    static constexpr const char* kName = kind_name;                                          \
-    static Result<Type> Get(Store& s, Id id) { return s.Get##Type(id); }                     \
-    static Result<Type> Find(Store& s, std::string_view key) { return s.Find##Type(key); }   \
-    static std::vector<Type> List(Store& s) { return s.List##Plural(); }                     \
-    static Result<Type> Create(Store& s, const Type& v, const AuditEntry& a) {               \
-      return s.Create##Type(v, a);                                                           \
-    }                                                                                        \
-    static Result<Type> Update(Store& s, const Type& v, const AuditEntry& a) {               \
-      return s.Update##Type(v, a);                                                           \
-    }                                                                                        \
+#define PINHOLE_OBJECT_KIND(Type, kind_name, Plural, key_field, apply_fn)                        \
+  template <>                                                                                    \
+  struct ObjectKind<Type> {                                                                      \
+    static constexpr const char* kName = kind_name;                                              \
+    static Result<Type> Get(Store& s, Id id) { return s.Get##Type(id); }                         \
+    static Result<Type> Find(Store& s, std::string_view key) { return s.Find##Type(key); }       \
+    static std::vector<Type> List(Store& s) { return s.List##Plural(); }                         \
+    static Result<Type> Create(Store& s, const Type& v, const AuditEntry& a) {                   \
+      return s.Create##Type(v, a);                                                               \
+    }                                                                                            \
+    static Result<Type> Update(Store& s, const Type& v, const AuditEntry& a) {                   \
+      return s.Update##Type(v, a);                                                               \
+    }                                                                                            \
     static Status Delete(Store& s, Id id, const AuditEntry& a) { return s.Delete##Type(id, a); } \
-    static Status Apply(const json& body, Type& v) { return apply_fn(body, v); }             \
-    static const std::string& Key(const Type& v) { return v.key_field; }                     \
+    static Status Apply(const json& body, Type& v) { return apply_fn(body, v); }                 \
+    static const std::string& Key(const Type& v) { return v.key_field; }                         \
   };
 
 PINHOLE_OBJECT_KIND(User, "user", Users, email, ApplyUserFields)
@@ -150,7 +150,8 @@ Status PreparePassword(const json& body, User& user, std::string& generated) {
 // exactly `groups` (all of which exist; checked before anything is written).
 Status CheckGroupsExist(Store& store, const std::vector<std::string>& groups) {
   for (const auto& g : groups) {
-    if (!store.FindGroup(g).ok()) return Status::Invalid("unknown_group", "groups: no group named " + g);
+    if (!store.FindGroup(g).ok())
+      return Status::Invalid("unknown_group", "groups: no group named " + g);
   }
   return Status::Ok();
 }
@@ -204,7 +205,8 @@ HttpResponse Api::UpdateUser(Call& call) {
   std::optional<std::vector<std::string>> groups;
   auto r = UpdateObject<User>(ctx_.store, call, [&](const json& body, User& u) -> Status {
     if (u.id == call.caller->user.id && (u.disabled || u.role != Role::kAdmin)) {
-      return Status::Conflict("self_lockout", "you cannot disable yourself or drop your own admin role");
+      return Status::Conflict("self_lockout",
+                              "you cannot disable yourself or drop your own admin role");
     }
     if (body.contains("groups")) {
       groups = u.groups;
@@ -221,7 +223,8 @@ HttpResponse Api::UpdateUser(Call& call) {
   if (j["disabled"].get<bool>()) {
     std::string email = j["email"];
     (void)ctx_.store.DeleteUserSessions(j["id"].get<Id>());
-    RevokeLeases(call, [&](const Lease& l) { return l.owner == email; }, "user disabled");
+    RevokeLeases(
+        call, [&](const Lease& l) { return l.owner == email; }, "user disabled");
   }
   if (!generated.empty()) j["generated_password"] = generated;
   r.body = j.dump();
@@ -236,7 +239,8 @@ HttpResponse Api::DeleteUser(Call& call) {
   auto r = DeleteObject<User>(ctx_.store, call);
   if (auto* resp = std::get_if<HttpResponse>(&r)) return *resp;
   std::string email = std::get<User>(r).email;
-  RevokeLeases(call, [&](const Lease& l) { return l.owner == email; }, "user deleted");
+  RevokeLeases(
+      call, [&](const Lease& l) { return l.owner == email; }, "user deleted");
   return JsonResponse(204, nullptr);
 }
 
@@ -272,7 +276,9 @@ bool ServiceInUse(Store& store, const std::string& name) {
 // --- services: validated by their backend; the controller re-syncs after a change ---
 
 HttpResponse Api::CreateService(Call& call) {
-  auto validate = [this](const json&, Service& s) { return ValidateWithBackend(ctx_.controller, s); };
+  auto validate = [this](const json&, Service& s) {
+    return ValidateWithBackend(ctx_.controller, s);
+  };
   auto r = CreateObject<Service>(ctx_.store, call, validate);
   if (r.status == 201) (void)ctx_.controller.ServicesChanged();
   return r;
@@ -287,8 +293,8 @@ HttpResponse Api::UpdateService(Call& call) {
   auto validate = [&](const json&, Service& s) -> Status {
     // Leases name their services, so a name stays fixed while leases use it.
     if (s.name != current->name && ServiceInUse(ctx_.store, current->name)) {
-      return Status::Conflict("service_in_use",
-                              "service " + current->name + " has live leases; it cannot be renamed");
+      return Status::Conflict(
+          "service_in_use", "service " + current->name + " has live leases; it cannot be renamed");
     }
     return ValidateWithBackend(ctx_.controller, s);
   };
@@ -325,16 +331,21 @@ HttpResponse Api::DeleteAccessGroup(Call& call) {
 
 // --- policies: deleting one revokes the leases it granted ---
 
-HttpResponse Api::CreatePolicy(Call& call) { return CreateObject<Policy>(ctx_.store, call, nullptr); }
+HttpResponse Api::CreatePolicy(Call& call) {
+  return CreateObject<Policy>(ctx_.store, call, nullptr);
+}
 HttpResponse Api::ListPolicies(Call& call) { return ListObjects<Policy>(ctx_.store); }
 HttpResponse Api::GetPolicy(Call& call) { return GetObject<Policy>(ctx_.store, call); }
-HttpResponse Api::UpdatePolicy(Call& call) { return UpdateObject<Policy>(ctx_.store, call, nullptr); }
+HttpResponse Api::UpdatePolicy(Call& call) {
+  return UpdateObject<Policy>(ctx_.store, call, nullptr);
+}
 
 HttpResponse Api::DeletePolicy(Call& call) {
   auto r = DeleteObject<Policy>(ctx_.store, call);
   if (auto* resp = std::get_if<HttpResponse>(&r)) return *resp;
   std::string name = std::get<Policy>(r).name;
-  RevokeLeases(call, [&](const Lease& l) { return l.policy == name; }, "policy deleted");
+  RevokeLeases(
+      call, [&](const Lease& l) { return l.policy == name; }, "policy deleted");
   return JsonResponse(204, nullptr);
 }
 

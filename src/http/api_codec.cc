@@ -33,7 +33,8 @@ Status CheckEmails(std::vector<std::string>& emails, const char* key) {
 
 Status CheckNames(const std::vector<std::string>& names, const char* key) {
   for (const auto& n : names) {
-    if (!IsValidName(n)) return Status::Invalid("invalid_field", std::string(key) + ": bad name: " + n);
+    if (!IsValidName(n))
+      return Status::Invalid("invalid_field", std::string(key) + ": bad name: " + n);
   }
   return Status::Ok();
 }
@@ -85,8 +86,9 @@ json ToJson(const Policy& p) {
 }
 
 Status ApplyUserFields(const json& body, User& out) {
-  RETURN_IF_ERROR(CheckKeys(body, {"email", "password", "role", "must_change_password", "groups",
-                                   "disabled", "generate_password"},
+  RETURN_IF_ERROR(CheckKeys(body,
+                            {"email", "password", "role", "must_change_password", "groups",
+                             "disabled", "generate_password"},
                             {"send_welcome", "include_password"}));
   User u = out;
   RETURN_IF_ERROR(ReadString(body, "email", u.email, u.id == 0));
@@ -118,8 +120,8 @@ Status ApplyGroupFields(const json& body, Group& out) {
 }
 
 Status ApplyServiceFields(const json& body, Service& out) {
-  RETURN_IF_ERROR(CheckKeys(body, {"name", "description", "backend", "protocol", "ports", "target",
-                                   "keep_established"}));
+  RETURN_IF_ERROR(CheckKeys(
+      body, {"name", "description", "backend", "protocol", "ports", "target", "keep_established"}));
   Service s = out;
   RETURN_IF_ERROR(ReadString(body, "name", s.name, s.id == 0));
   RETURN_IF_ERROR(CheckName(s.name, "name"));
@@ -173,11 +175,11 @@ Status ApplyAccessGroupFields(const json& body, AccessGroup& out) {
 }
 
 Status ApplyPolicyFields(const json& body, Policy& out) {
-  RETURN_IF_ERROR(CheckKeys(body,
-                            {"name", "users", "groups", "services", "access_groups",
-                             "default_duration", "max_duration", "recipients", "min_prefix",
-                             "approval", "notify_admins", "schedule"},
-                            {"activate_on", "may_outlive_window"}));
+  RETURN_IF_ERROR(CheckKeys(
+      body,
+      {"name", "users", "groups", "services", "access_groups", "default_duration", "max_duration",
+       "recipients", "min_prefix", "approval", "notify_admins", "schedule"},
+      {"activate_on", "may_outlive_window"}));
   // Approval, notifications and schedules arrive with later work; accept only
   // the values that mean "not used".
   if (auto it = body.find("approval"); it != body.end() && *it != "auto") {
@@ -186,8 +188,9 @@ Status ApplyPolicyFields(const json& body, Policy& out) {
   if (auto it = body.find("notify_admins"); it != body.end() && *it != false) {
     return Status::Invalid("not_supported", "notify_admins is not supported by this server yet");
   }
-  if (auto it = body.find("schedule"); it != body.end() && !it->is_null() &&
-                                       !(it->is_object() && it->value("windows", json::array()).empty())) {
+  if (auto it = body.find("schedule");
+      it != body.end() && !it->is_null() &&
+      !(it->is_object() && it->value("windows", json::array()).empty())) {
     return Status::Invalid("not_supported", "schedule is not supported by this server yet");
   }
   Policy p = out;

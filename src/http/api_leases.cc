@@ -10,7 +10,6 @@ namespace {
 
 using nlohmann::json;
 
-
 json TimeOrNull(const std::optional<Time>& t) { return t ? json(FormatTime(*t)) : json(nullptr); }
 
 const std::vector<LeaseState> kLiveStates = {LeaseState::kActive, LeaseState::kPendingApproval,
@@ -27,7 +26,8 @@ Status ReadRecipient(const json& body, LeaseRequest& request) {
   std::string kind_name, cidr;
   RETURN_IF_ERROR(ReadString(*it, "kind", kind_name, true, 16));
   auto kind = ParseRecipientKind(kind_name);
-  if (!kind) return Status::Invalid("invalid_field", "recipient.kind: must be self, cidr or invite");
+  if (!kind)
+    return Status::Invalid("invalid_field", "recipient.kind: must be self, cidr or invite");
   if (*kind == RecipientKind::kInvite) {
     return Status::Invalid("not_supported", "invitations are not supported by this server yet");
   }
@@ -105,11 +105,12 @@ HttpResponse Api::CreateLease(Call& call) {
   lease.activated_at = call.now;
   lease.expires_at = call.now + grant->duration;
   auto created = ctx_.store.CreateLease(
-      lease, call.Audit("lease.create", "" /* the store names it lease/<id> */, {{"services", lease.services},
-                                                  {"source", lease.source.ToString()},
-                                                  {"duration", FormatDuration(grant->duration)},
-                                                  {"policy", lease.policy},
-                                                  {"reason", reason}}));
+      lease, call.Audit("lease.create", "" /* the store names it lease/<id> */,
+                        {{"services", lease.services},
+                         {"source", lease.source.ToString()},
+                         {"duration", FormatDuration(grant->duration)},
+                         {"policy", lease.policy},
+                         {"reason", reason}}));
   if (!created.ok()) return ErrorResponse(created.status());
   ++leases_created_;
   // The lease is committed; the reply waits until its holes are in place. If
@@ -208,11 +209,11 @@ HttpResponse Api::RenewLease(Call& call) {
   Lease renewed = *lease;
   st = Renew(renewed, *duration, call.now);
   if (!st.ok()) return ErrorResponse(st);
-  auto updated = ctx_.store.UpdateLease(
-      renewed, LeaseState::kActive,
-      call.Audit("lease.renew", "lease/" + std::to_string(renewed.id),
-                 {{"duration", FormatDuration(*duration)},
-                  {"expires_at", FormatTime(renewed.expires_at)}}));
+  auto updated =
+      ctx_.store.UpdateLease(renewed, LeaseState::kActive,
+                             call.Audit("lease.renew", "lease/" + std::to_string(renewed.id),
+                                        {{"duration", FormatDuration(*duration)},
+                                         {"expires_at", FormatTime(renewed.expires_at)}}));
   if (!updated.ok()) return ErrorResponse(updated.status());
   (void)ctx_.controller.LeaseRenewed(*updated);
   return JsonResponse(200, LeaseJson(*updated));
@@ -236,12 +237,12 @@ void Api::SupersedeOlderAddresses(const Call& call, const Lease& fresh) {
     if (!covered) continue;
     Lease ended = old;
     if (!Transition(ended, LeaseState::kTerminated, call.now, "system").ok()) continue;
-    auto updated = ctx_.store.UpdateLease(
-        ended, LeaseState::kActive,
-        call.Audit("lease.supersede", "lease/" + std::to_string(old.id),
-                   {{"old_source", old.source.ToString()},
-                    {"new_source", fresh.source.ToString()},
-                    {"by_lease", fresh.id}}));
+    auto updated =
+        ctx_.store.UpdateLease(ended, LeaseState::kActive,
+                               call.Audit("lease.supersede", "lease/" + std::to_string(old.id),
+                                          {{"old_source", old.source.ToString()},
+                                           {"new_source", fresh.source.ToString()},
+                                           {"by_lease", fresh.id}}));
     if (updated.ok()) (void)ctx_.controller.LeaseEnded(*updated);
   }
 }

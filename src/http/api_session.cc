@@ -38,8 +38,8 @@ HttpResponse Api::CreateSession(Call& call) {
   // Verify against a fixed hash when the user is unknown, so that timing does
   // not tell which emails exist.
   static const std::string kDecoyHash = HashPassword("decoy password").value();
-  bool good = VerifyPassword(password, user.ok() ? user->password_hash : kDecoyHash) &&
-              user.ok() && !user->disabled;
+  bool good = VerifyPassword(password, user.ok() ? user->password_hash : kDecoyHash) && user.ok() &&
+              !user->disabled;
   if (!good) {
     ++logins_failed_;
     account_throttle_.RecordFailure(account_key);
@@ -108,7 +108,8 @@ HttpResponse Api::ChangePassword(Call& call) {
   if (!hash.ok()) return ErrorResponse(hash.status());
   user.password_hash = *hash;
   user.must_change_password = false;
-  auto updated = ctx_.store.UpdateUser(user, call.Audit("user.password_change", "user/" + user.email));
+  auto updated =
+      ctx_.store.UpdateUser(user, call.Audit("user.password_change", "user/" + user.email));
   if (!updated.ok()) return ErrorResponse(updated.status());
   // Other sessions of this user end; the one that made the change stays.
   (void)ctx_.store.DeleteUserSessions(user.id);

@@ -36,10 +36,12 @@ HttpResponse Api::Metrics(Call& call) {
   metric("pinhole_drift_repairs_total", "counter",
          "Times an enforcement point differed from the store and was repaired", s.drift_repairs);
   metric("pinhole_login_failures_total", "counter", "Failed sign-ins", logins_failed_.load());
-  out += "# HELP pinhole_http_responses_total HTTP responses by status class\n"
-         "# TYPE pinhole_http_responses_total counter\n";
+  out +=
+      "# HELP pinhole_http_responses_total HTTP responses by status class\n"
+      "# TYPE pinhole_http_responses_total counter\n";
   for (int c = 1; c <= 5; ++c) {
-    out += fmt::format("pinhole_http_responses_total{{class=\"{}xx\"}} {}\n", c, requests_[c].load());
+    out +=
+        fmt::format("pinhole_http_responses_total{{class=\"{}xx\"}} {}\n", c, requests_[c].load());
   }
   HttpResponse r;
   r.content_type = "text/plain; version=0.0.4";
@@ -64,15 +66,16 @@ HttpResponse Api::ListAudit(Call& call) {
   nlohmann::json items = nlohmann::json::array();
   int64_t last = after;
   for (const auto& e : ctx_.store.ListAudit(after, limit)) {
-    items.push_back({{"seq", e.seq},
-                     {"time", FormatTime(e.time)},
-                     {"actor", e.actor},
-                     {"action", e.action},
-                     {"object", e.object},
-                     {"client_ip", e.client_ip.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.client_ip)},
-                     {"details", nlohmann::json::parse(e.details_json, nullptr, false)},
-                     {"prev_hash", e.prev_hash},
-                     {"hash", e.hash}});
+    items.push_back(
+        {{"seq", e.seq},
+         {"time", FormatTime(e.time)},
+         {"actor", e.actor},
+         {"action", e.action},
+         {"object", e.object},
+         {"client_ip", e.client_ip.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.client_ip)},
+         {"details", nlohmann::json::parse(e.details_json, nullptr, false)},
+         {"prev_hash", e.prev_hash},
+         {"hash", e.hash}});
     last = e.seq;
   }
   return JsonResponse(200, {{"items", items}, {"next_after", last}});

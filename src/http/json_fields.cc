@@ -22,7 +22,8 @@ Result<nlohmann::json> ParseJsonObject(std::string_view body, bool empty_ok) {
     return Status(Code::kInvalidArgument, "malformed_json", "the request body is not valid JSON");
   }
   if (!j.is_object()) {
-    return Status(Code::kInvalidArgument, "malformed_json", "the request body must be a JSON object");
+    return Status(Code::kInvalidArgument, "malformed_json",
+                  "the request body must be a JSON object");
   }
   return j;
 }
@@ -44,7 +45,8 @@ Status ReadString(const nlohmann::json& obj, const char* key, std::string& out, 
   if (it == obj.end()) return required ? Bad(key, "is required") : Status::Ok();
   if (!it->is_string()) return Bad(key, "must be a string");
   const auto& s = it->get_ref<const std::string&>();
-  if (s.size() > max_length) return Bad(key, "longer than " + std::to_string(max_length) + " bytes");
+  if (s.size() > max_length)
+    return Bad(key, "longer than " + std::to_string(max_length) + " bytes");
   if (required && s.empty()) return Bad(key, "must not be empty");
   out = s;
   return Status::Ok();
@@ -102,7 +104,8 @@ Status ReadDuration(const nlohmann::json& obj, const char* key, std::optional<Se
   } else if (it->is_string()) {
     text = it->get<std::string>();
   } else {
-    return Status::Invalid("invalid_duration", std::string(key) + ": must be a duration like \"2h\"");
+    return Status::Invalid("invalid_duration",
+                           std::string(key) + ": must be a duration like \"2h\"");
   }
   auto d = ParseDuration(text);
   if (!d.ok()) {

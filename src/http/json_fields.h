@@ -3,12 +3,11 @@
 // "invalid_field" (wrong type, too long, bad value) or "unknown_field".
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/clock.h"
 #include "core/result.h"

@@ -1,13 +1,12 @@
 // pinholed: the Pinhole server. Wires config, store, enforcers, controller
 // and the HTTP API together, then waits for SIGINT/SIGTERM.
 #include <signal.h>
+#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
-
-#include <spdlog/spdlog.h>
 
 #include "auth/password.h"
 #include "config/config.h"
@@ -85,8 +84,8 @@ int Serve(const Config& config) {
   server_options.listen = config.listen;
   server_options.tls_cert = config.tls_cert;
   server_options.tls_key = config.tls_key;
-  auto server = NewHttpServer(server_options,
-                              [&api](const HttpRequest& r) { return api.Handle(r); });
+  auto server =
+      NewHttpServer(server_options, [&api](const HttpRequest& r) { return api.Handle(r); });
 
   // Block the signals before any thread starts so that only sigwait sees them.
   sigset_t signals;
@@ -126,11 +125,12 @@ int main(int argc, char** argv) {
   std::string config_path;
   std::vector<std::string> listen;
   std::string sqlite_path;
-  app.add_option("-c,--config", config_path, "TOML configuration file (embedded defaults if absent)");
+  app.add_option("-c,--config", config_path,
+                 "TOML configuration file (embedded defaults if absent)");
   app.add_option("--listen", listen, "Listen address ADDR:PORT (repeatable; overrides the config)");
   app.add_option("--sqlite", sqlite_path, "SQLite database path (overrides [store] sqlite)");
-  app.set_version_flag("--version", std::string("pinholed ") + PINHOLE_VERSION + " (" +
-                                        PINHOLE_GIT_REV + ")");
+  app.set_version_flag("--version",
+                       std::string("pinholed ") + PINHOLE_VERSION + " (" + PINHOLE_GIT_REV + ")");
   app.footer(
       "Environment: PINHOLE_BOOTSTRAP_ADMIN_EMAIL and PINHOLE_BOOTSTRAP_ADMIN_PASSWORD create the\n"
       "first admin when the store has no users (otherwise a password is generated and printed).\n");

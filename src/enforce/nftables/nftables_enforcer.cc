@@ -460,9 +460,10 @@ Result<HoleMap> NftablesEnforcer::ListHoles() {
           // Kernel timeouts fit in far less than this; the cap keeps a hostile
           // or corrupt listing from overflowing the time arithmetic.
           constexpr int64_t kMaxSeconds = int64_t{100} * 366 * 86400;
-          int64_t secs = left->is_number_unsigned()
-                             ? static_cast<int64_t>(std::min<uint64_t>(left->get<uint64_t>(), kMaxSeconds))
-                             : std::clamp<int64_t>(left->get<int64_t>(), 0, kMaxSeconds);
+          int64_t secs =
+              left->is_number_unsigned()
+                  ? static_cast<int64_t>(std::min<uint64_t>(left->get<uint64_t>(), kMaxSeconds))
+                  : std::clamp<int64_t>(left->get<int64_t>(), 0, kMaxSeconds);
           expiry = now + Millis(secs * 1000);
           auto ours = applied_.find(key);
           if (ours != applied_.end() && expiry - kExpirySlack <= ours->second &&

@@ -38,11 +38,13 @@ class ApiTest : public ::testing::Test {
     u.role = role;
     u.must_change_password = must_change;
     u.password_hash = *HashPassword(password);
-    ASSERT_TRUE(store_->CreateUser(u, AuditEntry{clock_.Now(), "test", "user.create", "u", "", "{}"}).ok());
+    ASSERT_TRUE(
+        store_->CreateUser(u, AuditEntry{clock_.Now(), "test", "user.create", "u", "", "{}"}).ok());
   }
 
   HttpResponse Call(const std::string& method, const std::string& path, const json& body = nullptr,
-                    const std::string& token = "", std::vector<std::pair<std::string, std::string>> headers = {},
+                    const std::string& token = "",
+                    std::vector<std::pair<std::string, std::string>> headers = {},
                     const std::string& peer = "198.51.100.7") {
     HttpRequest r;
     r.method = method;
@@ -71,13 +73,20 @@ class ApiTest : public ::testing::Test {
   }
 
   void SeedServiceAndPolicy(const std::string& admin) {
-    ASSERT_EQ(Call("POST", "/api/v1/services", {{"name", "ssh"}, {"protocol", "tcp"}, {"ports", "22"}},
-                   admin).status, 201);
+    ASSERT_EQ(Call("POST", "/api/v1/services",
+                   {{"name", "ssh"}, {"protocol", "tcp"}, {"ports", "22"}}, admin)
+                  .status,
+              201);
     ASSERT_EQ(Call("POST", "/api/v1/policies",
-                   {{"name", "p"}, {"users", {"bob@example.com"}}, {"services", {"ssh"}},
-                    {"max_duration", "2h"}, {"default_duration", "1h"}, {"recipients", {"self", "cidr"}},
+                   {{"name", "p"},
+                    {"users", {"bob@example.com"}},
+                    {"services", {"ssh"}},
+                    {"max_duration", "2h"},
+                    {"default_duration", "1h"},
+                    {"recipients", {"self", "cidr"}},
                     {"min_prefix", {{"ipv4", 28}, {"ipv6", 64}}}},
-                   admin).status,
+                   admin)
+                  .status,
               201);
   }
 
@@ -99,7 +108,8 @@ std::string Header(const HttpResponse& r, const std::string& name) {
 }
 
 TEST_F(ApiTest, LoginSetsStrictHttpOnlyCookie) {
-  auto r = Call("POST", "/api/v1/session", {{"email", "bob@example.com"}, {"password", kUserPassword}});
+  auto r =
+      Call("POST", "/api/v1/session", {{"email", "bob@example.com"}, {"password", kUserPassword}});
   ASSERT_EQ(r.status, 200);
   std::string cookie = Header(r, "Set-Cookie");
   EXPECT_NE(cookie.find("HttpOnly"), std::string::npos);
@@ -109,23 +119,30 @@ TEST_F(ApiTest, LoginSetsStrictHttpOnlyCookie) {
 }
 
 TEST_F(ApiTest, WrongPasswordAndUnknownUserLookTheSame) {
-  auto a = Call("POST", "/api/v1/session", {{"email", "bob@example.com"}, {"password", "nope-nope-nope"}});
-  auto b = Call("POST", "/api/v1/session", {{"email", "who@example.com"}, {"password", "nope-nope-nope"}});
+  auto a = Call("POST", "/api/v1/session",
+                {{"email", "bob@example.com"}, {"password", "nope-nope-nope"}});
+  auto b = Call("POST", "/api/v1/session",
+                {{"email", "who@example.com"}, {"password", "nope-nope-nope"}});
   EXPECT_EQ(a.status, 401);
   EXPECT_EQ(a.body, b.body);
 }
 
 TEST_F(ApiTest, LoginThrottledPerAccount) {
   for (int i = 0; i < 5; ++i) {
-    EXPECT_EQ(Call("POST", "/api/v1/session", {{"email", "bob@example.com"}, {"password", "bad-bad-bad"}})
-                  .status, 401);
+    EXPECT_EQ(
+        Call("POST", "/api/v1/session", {{"email", "bob@example.com"}, {"password", "bad-bad-bad"}})
+            .status,
+        401);
   }
-  auto r = Call("POST", "/api/v1/session", {{"email", "bob@example.com"}, {"password", kUserPassword}});
+  auto r =
+      Call("POST", "/api/v1/session", {{"email", "bob@example.com"}, {"password", kUserPassword}});
   EXPECT_EQ(r.status, 429);
   EXPECT_FALSE(Header(r, "Retry-After").empty());
   clock_.Advance(std::chrono::minutes(16));
-  EXPECT_EQ(Call("POST", "/api/v1/session", {{"email", "bob@example.com"}, {"password", kUserPassword}})
-                .status, 200);
+  EXPECT_EQ(
+      Call("POST", "/api/v1/session", {{"email", "bob@example.com"}, {"password", kUserPassword}})
+          .status,
+      200);
 }
 
 TEST_F(ApiTest, CookieWritesNeedTheCsrfToken) {
@@ -137,7 +154,8 @@ TEST_F(ApiTest, CookieWritesNeedTheCsrfToken) {
   EXPECT_EQ(refused.status, 403);
   EXPECT_EQ(Code(refused), "csrf_token_invalid");
   EXPECT_EQ(store_->ListGroups().size(), before);
-  auto wrong = Call("POST", "/api/v1/groups", group, "", {{"cookie", cookie}, {"x-csrf-token", "nope"}});
+  auto wrong =
+      Call("POST", "/api/v1/groups", group, "", {{"cookie", cookie}, {"x-csrf-token", "nope"}});
   EXPECT_EQ(wrong.status, 403);
   // Reads with the cookie alone are fine; writes with the token too.
   EXPECT_EQ(Call("GET", "/api/v1/groups", nullptr, "", {{"cookie", cookie}}).status, 200);
@@ -164,20 +182,27 @@ TEST_F(ApiTest, ForcedPasswordChangeGatesEverythingElse) {
   auto blocked = Call("GET", "/api/v1/leases", nullptr, tok);
   EXPECT_EQ(blocked.status, 403);
   EXPECT_EQ(Code(blocked), "password_change_required");
-  EXPECT_EQ(Call("POST", "/api/v1/me/password", {{"current", "wrong-password"}, {"new", "x"}}, tok).status,
+  EXPECT_EQ(Call("POST", "/api/v1/me/password", {{"current", "wrong-password"}, {"new", "x"}}, tok)
+                .status,
             403);
-  EXPECT_EQ(Call("POST", "/api/v1/me/password", {{"current", "initial-password"}, {"new", "short"}}, tok)
-                .status, 422);
+  EXPECT_EQ(
+      Call("POST", "/api/v1/me/password", {{"current", "initial-password"}, {"new", "short"}}, tok)
+          .status,
+      422);
   EXPECT_EQ(Call("POST", "/api/v1/me/password",
-                 {{"current", "initial-password"}, {"new", "a-much-better-password"}}, tok).status, 204);
+                 {{"current", "initial-password"}, {"new", "a-much-better-password"}}, tok)
+                .status,
+            204);
   EXPECT_EQ(Call("GET", "/api/v1/leases", nullptr, tok).status, 200);
 }
 
 TEST_F(ApiTest, ClientAddressFromTrustedProxyOnly) {
   std::string bob = Login("bob@example.com", kUserPassword)["token"];
-  auto direct = Call("GET", "/api/v1/me", nullptr, bob, {{"x-forwarded-for", "203.0.113.5"}}, "198.51.100.7");
+  auto direct =
+      Call("GET", "/api/v1/me", nullptr, bob, {{"x-forwarded-for", "203.0.113.5"}}, "198.51.100.7");
   EXPECT_EQ(Body(direct)["client_ip"], "198.51.100.7");
-  auto proxied = Call("GET", "/api/v1/me", nullptr, bob, {{"x-forwarded-for", "203.0.113.5"}}, "10.1.2.3");
+  auto proxied =
+      Call("GET", "/api/v1/me", nullptr, bob, {{"x-forwarded-for", "203.0.113.5"}}, "10.1.2.3");
   EXPECT_EQ(Body(proxied)["client_ip"], "203.0.113.5");
 }
 
@@ -225,11 +250,17 @@ TEST_F(ApiTest, RefusedLeaseRequestsChangeNothing) {
       {{{"services", {"ssh"}}, {"duration", "3h"}}, 422, "duration_exceeds_max"},
       {{{"services", {"ssh"}}, {"duration", "0s"}}, 422, "invalid_duration"},
       {{{"services", {"nope"}}}, 422, "unknown_service"},
-      {{{"services", {"ssh"}}, {"recipient", {{"kind", "cidr"}, {"cidr", "198.51.100.0/24"}}}}, 422,
+      {{{"services", {"ssh"}}, {"recipient", {{"kind", "cidr"}, {"cidr", "198.51.100.0/24"}}}},
+       422,
        "cidr_too_wide"},
-      {{{"services", {"ssh"}}, {"recipient", {{"kind", "cidr"}, {"cidr", "::/0"}}}}, 422, "cidr_too_wide"},
-      {{{"services", {"ssh"}}, {"recipient", {{"kind", "cidr"}, {"cidr", "nonsense"}}}}, 422, "invalid_cidr"},
-      {{{"services", {"ssh"}}, {"recipient", {{"kind", "invite"}, {"email", "x@example.com"}}}}, 422,
+      {{{"services", {"ssh"}}, {"recipient", {{"kind", "cidr"}, {"cidr", "::/0"}}}},
+       422,
+       "cidr_too_wide"},
+      {{{"services", {"ssh"}}, {"recipient", {{"kind", "cidr"}, {"cidr", "nonsense"}}}},
+       422,
+       "invalid_cidr"},
+      {{{"services", {"ssh"}}, {"recipient", {{"kind", "invite"}, {"email", "x@example.com"}}}},
+       422,
        "not_supported"},
       {{{"services", {"ssh"}}, {"colour", "blue"}}, 422, "unknown_field"},
       {{{"services", "ssh"}}, 422, "invalid_field"},
@@ -256,13 +287,16 @@ TEST_F(ApiTest, UnsupportedPolicyFeaturesAreRefused) {
   EXPECT_EQ(Code(Call("POST", "/api/v1/policies", {{"name", "a"}, {"approval", "admin"}}, admin)),
             "not_supported");
   EXPECT_EQ(Code(Call("POST", "/api/v1/policies",
-                      {{"name", "b"}, {"schedule", {{"timezone", "UTC"}, {"windows", {{{"days", {"mon"}}}}}}}},
+                      {{"name", "b"},
+                       {"schedule", {{"timezone", "UTC"}, {"windows", {{{"days", {"mon"}}}}}}}},
                       admin)),
             "not_supported");
-  EXPECT_EQ(Code(Call("POST", "/api/v1/policies", {{"name", "c"}, {"recipients", {"invite"}}}, admin)),
-            "not_supported");
-  EXPECT_EQ(Code(Call("POST", "/api/v1/policies", {{"name", "d"}, {"min_prefix", {{"ipv4", 0}}}}, admin)),
-            "invalid_field");
+  EXPECT_EQ(
+      Code(Call("POST", "/api/v1/policies", {{"name", "c"}, {"recipients", {"invite"}}}, admin)),
+      "not_supported");
+  EXPECT_EQ(
+      Code(Call("POST", "/api/v1/policies", {{"name", "d"}, {"min_prefix", {{"ipv4", 0}}}}, admin)),
+      "invalid_field");
   EXPECT_EQ(store_->ListPolicies().size(), 0u);
 }
 
@@ -276,7 +310,8 @@ TEST_F(ApiTest, DeletingAUserRevokesTheirLeases) {
   EXPECT_TRUE(fake_->holes().empty());
   EXPECT_EQ(store_->GetLease(lease["id"].get<Id>())->state, LeaseState::kRevoked);
   EXPECT_EQ(Call("GET", "/api/v1/me", nullptr, bob).status, 401);
-  EXPECT_EQ(Code(Call("DELETE", "/api/v1/users/admin@example.com", nullptr, admin)), "self_lockout");
+  EXPECT_EQ(Code(Call("DELETE", "/api/v1/users/admin@example.com", nullptr, admin)),
+            "self_lockout");
 }
 
 TEST_F(ApiTest, AdminCrudByIdOrName) {
@@ -287,19 +322,24 @@ TEST_F(ApiTest, AdminCrudByIdOrName) {
   EXPECT_EQ(Body(created)["email"], "carol@example.com");
   EXPECT_GE(Body(created)["generated_password"].get<std::string>().size(), 16u);
   EXPECT_EQ(Call("POST", "/api/v1/users", {{"email", "carol@example.com"}}, admin).status, 409);
-  EXPECT_EQ(Call("POST", "/api/v1/groups", {{"name", "ops"}, {"members", {"carol@example.com"}}}, admin)
-                .status, 201);
+  EXPECT_EQ(
+      Call("POST", "/api/v1/groups", {{"name", "ops"}, {"members", {"carol@example.com"}}}, admin)
+          .status,
+      201);
   auto carol = Body(Call("GET", "/api/v1/users/carol@example.com", nullptr, admin));
   EXPECT_EQ(carol["groups"], json({"ops"}));
   auto patched = Call("PATCH", "/api/v1/groups/ops", {{"members", json::array()}}, admin);
   EXPECT_EQ(patched.status, 200) << patched.body;
   EXPECT_EQ(Call("GET", "/api/v1/groups/nope", nullptr, admin).status, 404);
   EXPECT_EQ(Call("DELETE", "/api/v1/groups/ops", nullptr, admin).status, 204);
-  EXPECT_EQ(Call("POST", "/api/v1/services", {{"name", "x"}, {"protocol", "tcp"}}, admin).status, 422);
-  EXPECT_EQ(Code(Call("POST", "/api/v1/services",
-                      {{"name", "x"}, {"protocol", "tcp"}, {"ports", "22"}, {"backend", "carrier-pigeon"}},
-                      admin)),
-            "unknown_backend");
+  EXPECT_EQ(Call("POST", "/api/v1/services", {{"name", "x"}, {"protocol", "tcp"}}, admin).status,
+            422);
+  EXPECT_EQ(
+      Code(
+          Call("POST", "/api/v1/services",
+               {{"name", "x"}, {"protocol", "tcp"}, {"ports", "22"}, {"backend", "carrier-pigeon"}},
+               admin)),
+      "unknown_backend");
 }
 
 TEST_F(ApiTest, HealthReadyMetrics) {
@@ -321,14 +361,18 @@ TEST_F(ApiTest, UserGroupsAreGroupMembership) {
   std::string admin = Login("admin@example.com", kAdminPassword)["token"];
   ASSERT_EQ(Call("POST", "/api/v1/groups", {{"name", "ops"}}, admin).status, 201);
   ASSERT_EQ(Call("POST", "/api/v1/groups", {{"name", "dev"}}, admin).status, 201);
-  EXPECT_EQ(Code(Call("POST", "/api/v1/users", {{"email", "d@example.com"}, {"groups", {"nope"}}}, admin)),
+  EXPECT_EQ(Code(Call("POST", "/api/v1/users", {{"email", "d@example.com"}, {"groups", {"nope"}}},
+                      admin)),
             "unknown_group");
   EXPECT_FALSE(store_->FindUser("d@example.com").ok());
-  ASSERT_EQ(Call("POST", "/api/v1/users", {{"email", "d@example.com"}, {"groups", {"ops"}}}, admin).status,
+  ASSERT_EQ(Call("POST", "/api/v1/users", {{"email", "d@example.com"}, {"groups", {"ops"}}}, admin)
+                .status,
             201);
-  EXPECT_EQ(Body(Call("GET", "/api/v1/groups/ops", nullptr, admin))["members"], json({"d@example.com"}));
+  EXPECT_EQ(Body(Call("GET", "/api/v1/groups/ops", nullptr, admin))["members"],
+            json({"d@example.com"}));
   ASSERT_EQ(Call("PATCH", "/api/v1/users/d@example.com", {{"groups", {"dev"}}}, admin).status, 200);
-  EXPECT_EQ(Body(Call("GET", "/api/v1/users/d@example.com", nullptr, admin))["groups"], json({"dev"}));
+  EXPECT_EQ(Body(Call("GET", "/api/v1/users/d@example.com", nullptr, admin))["groups"],
+            json({"dev"}));
   EXPECT_EQ(Body(Call("GET", "/api/v1/groups/ops", nullptr, admin))["members"], json::array());
 }
 
@@ -342,13 +386,17 @@ TEST_F(ApiTest, NewAddressSupersedesTheOldOnesHole) {
   std::string admin = Login("admin@example.com", kAdminPassword)["token"];
   SeedServiceAndPolicy(admin);
   std::string bob = Login("bob@example.com", kUserPassword)["token"];
-  json first = Body(Call("POST", "/api/v1/leases", {{"services", {"ssh"}}}, bob, {}, "198.51.100.7"));
-  json cidr = Body(Call("POST", "/api/v1/leases",
-                        {{"services", {"ssh"}}, {"recipient", {{"kind", "cidr"}, {"cidr", "203.0.113.0/28"}}}},
-                        bob, {}, "198.51.100.7"));
-  json second = Body(Call("POST", "/api/v1/leases", {{"services", {"ssh"}}}, bob, {}, "198.51.100.8"));
+  json first =
+      Body(Call("POST", "/api/v1/leases", {{"services", {"ssh"}}}, bob, {}, "198.51.100.7"));
+  json cidr = Body(
+      Call("POST", "/api/v1/leases",
+           {{"services", {"ssh"}}, {"recipient", {{"kind", "cidr"}, {"cidr", "203.0.113.0/28"}}}},
+           bob, {}, "198.51.100.7"));
+  json second =
+      Body(Call("POST", "/api/v1/leases", {{"services", {"ssh"}}}, bob, {}, "198.51.100.8"));
   EXPECT_EQ(store_->GetLease(first["id"].get<Id>())->state, LeaseState::kTerminated);
-  EXPECT_EQ(store_->GetLease(cidr["id"].get<Id>())->state, LeaseState::kActive);  // typed CIDRs stay
+  EXPECT_EQ(store_->GetLease(cidr["id"].get<Id>())->state,
+            LeaseState::kActive);  // typed CIDRs stay
   EXPECT_EQ(store_->GetLease(second["id"].get<Id>())->state, LeaseState::kActive);
   HoleMap holes = fake_->holes();
   EXPECT_EQ(holes.size(), 2u);
