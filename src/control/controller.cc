@@ -289,28 +289,32 @@ Status Controller::ApplyTouched(const std::set<HoleKey>& touched) {
   Status result;
   for (auto& [backend, cs] : changes) {
     Status st = enforcers_.at(backend)->Apply(cs);
-    ++stats_.applies;
-    for (const auto& key : keys_by_backend[backend]) {
-      if (st.ok()) {
-        pending_.erase(key);
-        if (holes_.count(key)) {
-          hole_errors_[key].clear();
-        } else {
-          hole_errors_.erase(key);
-        }
-      } else {
-        pending_.insert(key);
-        hole_errors_[key] = st.message();
-      }
-    }
+    RecordApply(keys_by_backend[backend], st);
     if (!st.ok()) {
-      ++stats_.apply_errors;
       spdlog::warn("controller: apply on {} failed ({} holes), will retry: {}", backend,
                    keys_by_backend[backend].size(), st.ToString());
       if (result.ok()) result = st;
     }
   }
   return result;
+}
+
+void Controller::RecordApply(const std::vector<HoleKey>& keys, const Status& st) {
+  ++stats_.applies;
+  if (!st.ok()) ++stats_.apply_errors;
+  for (const auto& key : keys) {
+    if (!st.ok()) {
+      pending_.insert(key);  // retried after retry_interval
+      hole_errors_[key] = st.message();
+      continue;
+    }
+    pending_.erase(key);
+    if (holes_.count(key)) {
+      hole_errors_[key].clear();
+    } else {
+      hole_errors_.erase(key);
+    }
+  }
 }
 
 Status Controller::ReconcileAll(bool record_drift) {
@@ -343,20 +347,13 @@ Status Controller::ReconcileAll(bool record_drift) {
     if (diff.empty()) continue;
     ChangeSet cs{diff.upsert, diff.remove};
     Status st = enforcer->Apply(cs);
-    ++stats_.applies;
+    std::vector<HoleKey> restored;
+    for (const auto& h : diff.upsert) restored.push_back(h.key);
+    RecordApply(restored, st);
     if (!st.ok()) {
-      ++stats_.apply_errors;
-      for (const auto& h : diff.upsert) {
-        pending_.insert(h.key);
-        hole_errors_[h.key] = st.message();
-      }
       spdlog::warn("controller: repairing {} failed: {}", backend, st.ToString());
       if (result.ok()) result = st;
       continue;
-    }
-    for (const auto& h : diff.upsert) {
-      pending_.erase(h.key);
-      hole_errors_[h.key].clear();
     }
     if (record_drift) {
       ++stats_.drift_repairs;

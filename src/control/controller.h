@@ -108,6 +108,9 @@ class Controller {
   void TrackLease(const Lease& lease, std::set<HoleKey>& touched);
   void UntrackLease(Id lease_id, std::set<HoleKey>& touched);
   Status ApplyTouched(const std::set<HoleKey>& touched);
+  // Counts an Apply and records its outcome for `keys`: applied, or pending
+  // with the error until the retry.
+  void RecordApply(const std::vector<HoleKey>& keys, const Status& st);
   Status ReconcileAll(bool record_drift);
   std::optional<Time> NextExpiry() const;
 
