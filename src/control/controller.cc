@@ -423,4 +423,10 @@ const Enforcer* Controller::FindEnforcer(std::string_view backend) const {
   return nullptr;
 }
 
+std::vector<std::string> Controller::Backends() const {
+  std::vector<std::string> out;
+  for (const auto& [name, e] : enforcers_) out.push_back(name);
+  return out;
+}
+
 }  // namespace pinhole

@@ -86,6 +86,8 @@ class Controller {
   // Which backend a service uses (after the last sync), or "".
   std::string BackendOf(const std::string& service) const;
   const Enforcer* FindEnforcer(std::string_view backend) const;
+  // Names of the backends this controller enforces, sorted.
+  std::vector<std::string> Backends() const;
 
  private:
   enum class WorkKind { kActivate, kEnd, kRenew, kServices, kResync };

@@ -34,6 +34,13 @@ void SortUnique(std::vector<std::string>& v) {
   v.erase(std::unique(v.begin(), v.end()), v.end());
 }
 
+// Decide's preference among policies that cover a request: the longest
+// maximum, then the name, so that the choice does not depend on catalog order.
+bool MoreGenerous(const Policy* a, const Policy* b) {
+  if (a->max_duration != b->max_duration) return a->max_duration > b->max_duration;
+  return a->name < b->name;
+}
+
 // Where one policy stopped short of allowing a request.
 enum class Shortfall { kNone, kDuration, kCidr };
 
@@ -75,6 +82,44 @@ std::vector<std::string> GrantedServices(const Policy& policy, const Catalog& ca
     }
   }
   SortUnique(out);
+  return out;
+}
+
+std::vector<Offer> Offers(const User& user, const Catalog& catalog) {
+  std::vector<std::pair<const Policy*, std::vector<std::string>>> mine;
+  for (const auto& p : catalog.policies) {
+    if (!user.disabled && IsSubject(p, user)) mine.emplace_back(&p, GrantedServices(p, catalog));
+  }
+  auto best_covering = [&mine](const std::vector<std::string>& wanted) {
+    const Policy* best = nullptr;
+    for (const auto& [p, granted] : mine) {
+      if (Covers(granted, wanted) && (best == nullptr || MoreGenerous(p, best))) best = p;
+    }
+    return best;
+  };
+
+  std::vector<Offer> out;
+  std::vector<std::string> services;
+  for (const auto& [p, granted] : mine)
+    services.insert(services.end(), granted.begin(), granted.end());
+  SortUnique(services);
+  for (const auto& name : services) {
+    if (catalog.FindService(name) == nullptr) continue;  // named by a policy, since deleted
+    out.push_back(Offer{Offer::Kind::kService, name, {name}, best_covering({name})});
+  }
+  std::vector<Offer> groups;
+  for (const auto& g : catalog.access_groups) {
+    std::vector<std::string> wanted = g.services;
+    SortUnique(wanted);
+    const Policy* p = wanted.empty() ? nullptr : best_covering(wanted);
+    if (p != nullptr || g.is_public) {
+      groups.push_back(Offer{Offer::Kind::kAccessGroup, g.name, std::move(wanted), p});
+    }
+  }
+  std::sort(groups.begin(), groups.end(),
+            [](const Offer& a, const Offer& b) { return a.name < b.name; });
+  out.insert(out.end(), std::make_move_iterator(groups.begin()),
+             std::make_move_iterator(groups.end()));
   return out;
 }
 
@@ -136,12 +181,8 @@ Result<Grant> Decide(const User& user, const LeaseRequest& request, const Catalo
     }
     return Status::Denied("not_permitted", "no policy allows you " + JoinNames(missing));
   }
-  // The most generous policy decides, so its name is on the lease; names break
-  // ties so that the choice does not depend on catalog order.
-  std::sort(covering.begin(), covering.end(), [](const Policy* a, const Policy* b) {
-    if (a->max_duration != b->max_duration) return a->max_duration > b->max_duration;
-    return a->name < b->name;
-  });
+  // The most generous policy decides, so its name is on the lease.
+  std::sort(covering.begin(), covering.end(), MoreGenerous);
 
   std::vector<const Policy*> recipient_ok;
   for (const Policy* p : covering) {

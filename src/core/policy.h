@@ -43,6 +43,23 @@ bool IsSubject(const Policy& policy, const User& user);
 // All service names a policy grants (direct + through access groups).
 std::vector<std::string> GrantedServices(const Policy& policy, const Catalog& catalog);
 
+// Something a user may ask for, with the policy whose limits would apply.
+struct Offer {
+  enum class Kind { kService, kAccessGroup };
+  Kind kind = Kind::kService;
+  std::string name;
+  std::vector<std::string> services;  // sorted
+  // The most generous policy covering it (the one Decide prefers); nullptr for
+  // a public access group that no policy of this user covers.
+  const Policy* policy = nullptr;
+};
+
+// What `user` may request: each existing service some policy grants them, and
+// each access group that one of their policies covers wholly or that is
+// public. Services first, then access groups, each by name. The pointers
+// point into `catalog`.
+std::vector<Offer> Offers(const User& user, const Catalog& catalog);
+
 // Decides a request. One policy must cover every requested service and allow
 // the recipient kind, the prefix and the duration. Errors carry the API
 // reasons: unknown_service (422), not_permitted (403), invalid_duration

@@ -96,7 +96,9 @@ Api::Api(ApiContext ctx)
 
   Route("POST", "/api/v1/session", A::kPublic, &Api::CreateSession);
   Route("DELETE", "/api/v1/session", A::kSignedIn, &Api::DeleteSession);
+  Route("GET", "/api/v1/info", A::kPublic, &Api::Info);
   Route("GET", "/api/v1/me", A::kSignedIn, &Api::GetMe);
+  Route("GET", "/api/v1/me/grants", A::kSignedIn, &Api::GetMyGrants);
   Route("POST", "/api/v1/me/password", A::kSignedIn, &Api::ChangePassword);
 
   Route("POST", "/api/v1/users", A::kAdmin, &Api::CreateUser);

@@ -72,6 +72,7 @@ class Api {
   HttpResponse CreateSession(Call& call);
   HttpResponse DeleteSession(Call& call);
   HttpResponse GetMe(Call& call);
+  HttpResponse GetMyGrants(Call& call);
   HttpResponse ChangePassword(Call& call);
   // Admin objects (api_admin.cc)
   HttpResponse CreateUser(Call& call);
@@ -113,6 +114,7 @@ class Api {
                     const std::string& why);
   // System (api_system.cc)
   HttpResponse Healthz(Call& call);
+  HttpResponse Info(Call& call);
   HttpResponse Readyz(Call& call);
   HttpResponse Metrics(Call& call);
   HttpResponse ListAudit(Call& call);

@@ -1,6 +1,8 @@
 // POST/DELETE /api/v1/session, GET /api/v1/me, POST /api/v1/me/password.
 #include "auth/password.h"
 #include "auth/tokens.h"
+#include "core/duration.h"
+#include "core/policy.h"
 #include "http/api.h"
 #include "http/api_codec.h"
 #include "http/json_fields.h"
@@ -82,9 +84,59 @@ HttpResponse Api::DeleteSession(Call& call) {
 }
 
 HttpResponse Api::GetMe(Call& call) {
-  return JsonResponse(200, {{"user", ToJson(call.caller->user)},
-                            {"client_ip", call.client_ip.ToString()},
-                            {"must_change_password", call.caller->user.must_change_password}});
+  nlohmann::json body = {{"user", ToJson(call.caller->user)},
+                         {"client_ip", call.client_ip.ToString()},
+                         {"must_change_password", call.caller->user.must_change_password}};
+  // A page reloaded from the cookie needs the CSRF token again. Only a
+  // same-origin script can read this reply (no CORS), which is the point.
+  if (call.caller->via_cookie) body["csrf_token"] = call.caller->session.csrf_token;
+  return JsonResponse(200, body);
+}
+
+HttpResponse Api::GetMyGrants(Call& call) {
+  Catalog catalog = LoadCatalog();
+  nlohmann::json items = nlohmann::json::array();
+  for (const Offer& offer : Offers(call.caller->user, catalog)) {
+    bool is_service = offer.kind == Offer::Kind::kService;
+    nlohmann::json services = nlohmann::json::array();
+    for (const auto& name : offer.services) {
+      if (const Service* s = catalog.FindService(name)) {
+        // What a requester may know of a service; not its target.
+        nlohmann::json full = ToJson(*s);
+        nlohmann::json brief;
+        for (const char* key : {"name", "description", "protocol", "ports", "backend"}) {
+          brief[key] = full.value(key, nlohmann::json());
+        }
+        services.push_back(std::move(brief));
+      }
+    }
+    nlohmann::json item = {{"kind", is_service ? "service" : "access_group"},
+                           {"name", offer.name},
+                           {"services", services},
+                           {"requestable", offer.policy != nullptr},
+                           {"policy", nullptr}};
+    if (is_service) {
+      item["description"] = services.empty() ? "" : services[0]["description"];
+    } else {
+      const AccessGroup* g = catalog.FindAccessGroup(offer.name);
+      item["description"] = "";
+      item["public"] = g != nullptr && g->is_public;
+    }
+    if (const Policy* p = offer.policy) {
+      nlohmann::json policy = ToJson(*p);
+      Seconds by_default = std::min(p->default_duration, p->max_duration);
+      item["policy"] = p->name;
+      item["default_duration"] = FormatDuration(by_default);
+      item["max_duration"] = policy["max_duration"];
+      item["default_seconds"] = by_default.count();
+      item["max_seconds"] = p->max_duration.count();
+      item["recipients"] = policy["recipients"];
+      item["min_prefix"] = policy["min_prefix"];
+      item["approval"] = policy.value("approval", "auto");
+    }
+    items.push_back(std::move(item));
+  }
+  return JsonResponse(200, {{"client_ip", call.client_ip.ToString()}, {"items", items}});
 }
 
 HttpResponse Api::ChangePassword(Call& call) {

@@ -8,6 +8,19 @@ namespace pinhole {
 
 HttpResponse Api::Healthz(Call& call) { return JsonResponse(200, {{"status", "ok"}}); }
 
+HttpResponse Api::Info(Call& call) {
+  // What the portal needs to know before anyone signs in: which optional
+  // features to show. No version: it would only help an attacker.
+  return JsonResponse(200, {{"name", "Pinhole"},
+                            {"features",
+                             {{"approval", false},
+                              {"schedule", false},
+                              {"invitations", false},
+                              {"totp", false},
+                              {"sso", nlohmann::json::array()}}},
+                            {"backends", ctx_.controller.Backends()}});
+}
+
 HttpResponse Api::Readyz(Call& call) {
   if (!ctx_.controller.ready()) {
     return JsonError(503, "not_ready", "enforcement points have not been reconciled yet");
@@ -50,22 +63,54 @@ HttpResponse Api::Metrics(Call& call) {
 }
 
 HttpResponse Api::ListAudit(Call& call) {
-  int64_t after = 0;
-  int limit = 100;
+  AuditQuery query{.limit = 100};
   const auto& q = call.http.query;
-  if (auto it = q.find("after"); it != q.end()) {
-    auto n = ParseInteger(it->second, 0, std::numeric_limits<int64_t>::max());
+  auto param = [&q](const char* name) -> const std::string* {
+    auto it = q.find(name);
+    return it == q.end() ? nullptr : &it->second;
+  };
+  if (auto* v = param("after")) {
+    auto n = ParseInteger(*v, 0, std::numeric_limits<int64_t>::max());
     if (!n) return JsonError(422, "invalid_field", "after: must be a sequence number >= 0");
-    after = *n;
+    query.after = *n;
   }
-  if (auto it = q.find("limit"); it != q.end()) {
-    auto n = ParseInteger(it->second, 1, 1000);
+  if (auto* v = param("before")) {
+    auto n = ParseInteger(*v, 1, std::numeric_limits<int64_t>::max());
+    if (!n) return JsonError(422, "invalid_field", "before: must be a sequence number >= 1");
+    query.before = *n;
+  }
+  if (auto* v = param("limit")) {
+    auto n = ParseInteger(*v, 1, 1000);
     if (!n) return JsonError(422, "invalid_field", "limit: must be 1..1000");
-    limit = static_cast<int>(*n);
+    query.limit = static_cast<int>(*n);
   }
+  if (auto* v = param("order")) {
+    if (*v != "asc" && *v != "desc") {
+      return JsonError(422, "invalid_field", "order: must be asc or desc");
+    }
+    query.newest_first = *v == "desc";
+  }
+  if (auto* v = param("actor")) query.actor = *v;
+  if (auto* v = param("action")) query.action_prefix = *v;
+  for (auto [name, field] : {std::pair{"since", &query.since}, std::pair{"until", &query.until}}) {
+    if (auto* v = param(name)) {
+      auto t = ParseTime(*v);
+      if (!t) {
+        return JsonError(
+            422, "invalid_field",
+            std::string(name) + ": must be an RFC 3339 time like 2026-11-21T09:30:00Z");
+      }
+      *field = *t;
+    }
+  }
+  if (query.actor.size() > 254 || query.action_prefix.size() > 128) {
+    return JsonError(422, "invalid_field", "actor or action: too long");
+  }
+
+  auto events = ctx_.store.QueryAudit(query);
+  if (!events.ok()) return ErrorResponse(events.status());
   nlohmann::json items = nlohmann::json::array();
-  int64_t last = after;
-  for (const auto& e : ctx_.store.ListAudit(after, limit)) {
+  for (const auto& e : *events) {
     items.push_back(
         {{"seq", e.seq},
          {"time", FormatTime(e.time)},
@@ -76,8 +121,15 @@ HttpResponse Api::ListAudit(Call& call) {
          {"details", nlohmann::json::parse(e.details_json, nullptr, false)},
          {"prev_hash", e.prev_hash},
          {"hash", e.hash}});
-    last = e.seq;
   }
+  // The cursor for the next page; a short page means there is none.
+  bool more = static_cast<int>(events->size()) == query.limit;
+  if (query.newest_first) {
+    nlohmann::json next = nullptr;
+    if (more) next = events->back().seq;
+    return JsonResponse(200, {{"items", items}, {"next_before", next}});
+  }
+  int64_t last = events->empty() ? query.after : events->back().seq;
   return JsonResponse(200, {{"items", items}, {"next_after", last}});
 }
 

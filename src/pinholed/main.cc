@@ -1,5 +1,5 @@
 // pinholed: the Pinhole server. Wires config, store, enforcers, controller
-// and the HTTP API together, then waits for SIGINT/SIGTERM.
+// the HTTP API and the portal together, then waits for SIGINT/SIGTERM.
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -13,6 +13,7 @@
 #include "control/controller.h"
 #include "enforce/registry.h"
 #include "http/api.h"
+#include "http/portal.h"
 #include "pinhole_version.h"
 #include "store/store.h"
 
@@ -52,7 +53,7 @@ Status BootstrapAdmin(Store& store, const Clock& clock) {
   return Status::Ok();
 }
 
-int Serve(const Config& config) {
+int Serve(const Config& config, const std::string& web_root) {
   SystemClock clock;
   auto store = OpenSqliteStore(config.sqlite_path);
   if (!store.ok()) {
@@ -84,8 +85,11 @@ int Serve(const Config& config) {
   server_options.listen = config.listen;
   server_options.tls_cert = config.tls_cert;
   server_options.tls_key = config.tls_key;
-  auto server =
-      NewHttpServer(server_options, [&api](const HttpRequest& r) { return api.Handle(r); });
+  Portal portal = web_root.empty() ? Portal(EmbeddedPortalFiles()) : Portal(web_root);
+  if (!web_root.empty()) spdlog::info("serving the portal from {}", web_root);
+  auto server = NewHttpServer(server_options, [&api, &portal](const HttpRequest& r) {
+    return Portal::Claims(r) ? portal.Serve(r) : api.Handle(r);
+  });
 
   // Block the signals before any thread starts so that only sigwait sees them.
   sigset_t signals;
@@ -129,6 +133,11 @@ int main(int argc, char** argv) {
                  "TOML configuration file (embedded defaults if absent)");
   app.add_option("--listen", listen, "Listen address ADDR:PORT (repeatable; overrides the config)");
   app.add_option("--sqlite", sqlite_path, "SQLite database path (overrides [store] sqlite)");
+  std::string web_root;
+  app.add_option("--web-root", web_root,
+                 "Serve the portal from this directory instead of the copy built in "
+                 "(for working on web/)")
+      ->check(CLI::ExistingDirectory);
   app.set_version_flag("--version",
                        std::string("pinholed ") + PINHOLE_VERSION + " (" + PINHOLE_GIT_REV + ")");
   app.footer(
@@ -148,7 +157,7 @@ int main(int argc, char** argv) {
   if (!listen.empty()) config.listen = listen;
   if (!sqlite_path.empty()) config.sqlite_path = sqlite_path;
   try {
-    return pinhole::Serve(config);
+    return pinhole::Serve(config, web_root);
   } catch (const std::exception& e) {
     spdlog::critical("unexpected error: {}", e.what());
     return 1;

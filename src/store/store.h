@@ -28,6 +28,18 @@ struct LeaseFilter {
   int limit = 1000;  // newest first
 };
 
+// Which audit events to read; a field left empty does not filter.
+struct AuditQuery {
+  int64_t after = 0;              // seq > after
+  std::optional<int64_t> before;  // seq < before (paging newest first)
+  std::string actor;              // exact match
+  std::string action_prefix;      // "lease." matches lease.create, lease.renew, ...
+  std::optional<Time> since;      // time >= since
+  std::optional<Time> until;      // time < until
+  bool newest_first = false;
+  int limit = 0;  // 0: no limit
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -99,8 +111,15 @@ class Store {
 
   // Audit log: append-only, hash-chained (see audit/chain.h).
   virtual Status AppendAudit(const AuditEntry& audit) = 0;
-  // Events with seq > after, in order, at most `limit`.
-  virtual std::vector<AuditEvent> ListAudit(int64_t after, int limit) = 0;
+  // Events matching `query`, ordered by seq (newest first if asked), at most
+  // query.limit. An error only for a storage failure.
+  virtual Result<std::vector<AuditEvent>> QueryAudit(const AuditQuery& query) = 0;
+  // Events with seq > after, in order, at most `limit` (0: all); empty on a
+  // storage failure.
+  std::vector<AuditEvent> ListAudit(int64_t after, int limit) {
+    auto events = QueryAudit(AuditQuery{.after = after, .limit = limit});
+    return events.ok() ? std::move(events).value() : std::vector<AuditEvent>{};
+  }
 };
 
 // The audit entry for a new lease, named after the id the store assigned.

@@ -296,13 +296,26 @@ class MemoryStore final : public Store {
     return Status::Ok();
   }
 
-  std::vector<AuditEvent> ListAudit(int64_t after, int limit) override {
+  Result<std::vector<AuditEvent>> QueryAudit(const AuditQuery& q) override {
     std::lock_guard lock(mu_);
+    auto matches = [&q](const AuditEvent& e) {
+      return e.seq > q.after && (!q.before || e.seq < *q.before) &&
+             (q.actor.empty() || e.actor == q.actor) &&
+             e.action.compare(0, q.action_prefix.size(), q.action_prefix) == 0 &&
+             (!q.since || e.time >= *q.since) && (!q.until || e.time < *q.until);
+    };
     std::vector<AuditEvent> out;
-    // seq n lives at index n-1.
-    for (int64_t i = std::max<int64_t>(after, 0); i < static_cast<int64_t>(audit_.size()); ++i) {
-      if (limit > 0 && static_cast<int64_t>(out.size()) >= limit) break;
-      out.push_back(audit_[i]);
+    auto take = [&](const AuditEvent& e) {
+      if (!matches(e)) return true;
+      out.push_back(e);
+      return q.limit <= 0 || static_cast<int>(out.size()) < q.limit;
+    };
+    if (q.newest_first) {
+      for (auto it = audit_.rbegin(); it != audit_.rend() && take(*it); ++it) {
+      }
+    } else {
+      for (auto it = audit_.begin(); it != audit_.end() && take(*it); ++it) {
+      }
     }
     return out;
   }

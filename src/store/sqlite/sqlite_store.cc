@@ -532,11 +532,30 @@ Result<Session> LoadSession(Connection& db, std::string_view token_hash) {
   return Session{st.Text(0), st.Text(1), st.Int(2), FromMillis(st.Int(3)), FromMillis(st.Int(4))};
 }
 
-Result<std::vector<AuditEvent>> LoadAudit(Connection& db, int64_t after, int limit) {
-  ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT seq, time, actor, action, object, client_ip, "
-                                            "details_json, prev_hash, hash FROM audit "
-                                            "WHERE seq > ? ORDER BY seq LIMIT ?"));
-  st.Bind(1, after).Bind(2, int64_t{limit > 0 ? limit : -1});
+Result<std::vector<AuditEvent>> LoadAudit(Connection& db, const AuditQuery& q) {
+  // Only fixed SQL fragments are joined; every value is bound.
+  std::string sql =
+      "SELECT seq, time, actor, action, object, client_ip, details_json, prev_hash, hash "
+      "FROM audit WHERE seq > ?";
+  if (q.before) sql += " AND seq < ?";
+  if (!q.actor.empty()) sql += " AND actor = ?";
+  // substr, not LIKE: a prefix holding % or _ must match literally.
+  if (!q.action_prefix.empty()) sql += " AND substr(action, 1, length(?)) = ?";
+  if (q.since) sql += " AND time >= ?";
+  if (q.until) sql += " AND time < ?";
+  sql += q.newest_first ? " ORDER BY seq DESC LIMIT ?" : " ORDER BY seq LIMIT ?";
+  ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
+  int i = 1;
+  st.Bind(i++, q.after);
+  if (q.before) st.Bind(i++, *q.before);
+  if (!q.actor.empty()) st.Bind(i++, q.actor);
+  if (!q.action_prefix.empty()) {
+    st.Bind(i++, q.action_prefix);
+    st.Bind(i++, q.action_prefix);
+  }
+  if (q.since) st.Bind(i++, ToMillis(*q.since));
+  if (q.until) st.Bind(i++, ToMillis(*q.until));
+  st.Bind(i++, int64_t{q.limit > 0 ? q.limit : -1});
   std::vector<AuditEvent> out;
   while (true) {
     ASSIGN_OR_RETURN(bool row, st.Step());
@@ -858,8 +877,8 @@ class SqliteStore final : public Store {
     return Write([&](Connection& db) { return AppendEvent(db, audit); });
   }
 
-  std::vector<AuditEvent> ListAudit(int64_t after, int limit) override {
-    return OrEmpty(Read([&](Connection& db) { return LoadAudit(db, after, limit); }));
+  Result<std::vector<AuditEvent>> QueryAudit(const AuditQuery& query) override {
+    return Read([&](Connection& db) { return LoadAudit(db, query); });
   }
 
  private:

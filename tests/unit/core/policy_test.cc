@@ -336,5 +336,48 @@ TEST_F(PolicyTest, RenewalChecks) {
   EXPECT_EQ(CheckRenewal(disabled, lease, hours(1), catalog_).reason(), "not_permitted");
 }
 
+// "kind:name<-policy" for each offer, so a whole list compares at once.
+std::vector<std::string> Describe(const std::vector<Offer>& offers) {
+  std::vector<std::string> out;
+  for (const auto& o : offers) {
+    std::string s = o.kind == Offer::Kind::kService ? "service:" : "group:";
+    s += o.name + "<-" + (o.policy ? o.policy->name : "none");
+    out.push_back(s);
+  }
+  return out;
+}
+
+TEST_F(PolicyTest, OffersListWhatEachUserMayRequest) {
+  using V = std::vector<std::string>;
+  // alice: ssh and db through the bundle, and the bundle itself.
+  EXPECT_EQ(Describe(Offers(alice_, catalog_)),
+            (V{"service:db<-alice-db", "service:ssh<-alice-db", "group:ops-bundle<-alice-db"}));
+  // bob: ssh only; the bundle needs db too, so it is not offered.
+  EXPECT_EQ(Describe(Offers(bob_, catalog_)), (V{"service:ssh<-devs"}));
+  EXPECT_EQ(Describe(Offers(carol_, catalog_)), V{});
+
+  // A public access group is listed to everyone, with no policy when none covers it.
+  catalog_.access_groups.push_back(AccessGroup{0, "lobby", {"web"}, true});
+  EXPECT_EQ(Describe(Offers(carol_, catalog_)), (V{"group:lobby<-none"}));
+
+  // A second policy for bob with a longer maximum wins ssh (as Decide would).
+  Policy longer;
+  longer.name = "bob-long";
+  longer.users = {"bob@example.com"};
+  longer.services = {"ssh", "gone"};  // "gone" was deleted: not offered
+  longer.max_duration = hours(20);
+  catalog_.policies.push_back(longer);
+  auto offers = Offers(bob_, catalog_);
+  EXPECT_EQ(Describe(offers), (V{"service:ssh<-bob-long", "group:lobby<-none"}));
+  EXPECT_EQ(offers[1].services, (V{"web"}));
+  auto grant = Decide(bob_, Self({"ssh"}), catalog_);
+  ASSERT_TRUE(grant.ok());
+  EXPECT_EQ(grant->policy, offers[0].policy->name);
+
+  // A disabled user is offered nothing they could get.
+  bob_.disabled = true;
+  EXPECT_EQ(Describe(Offers(bob_, catalog_)), (V{"group:lobby<-none"}));
+}
+
 }  // namespace
 }  // namespace pinhole

@@ -53,8 +53,14 @@ class ApiTest : public ::testing::Test {
     r.path = path.substr(0, q);
     if (q != std::string::npos) {
       std::string query = path.substr(q + 1);
-      auto eq = query.find('=');
-      r.query[query.substr(0, eq)] = query.substr(eq + 1);
+      size_t start = 0;
+      while (start <= query.size()) {
+        size_t amp = std::min(query.find('&', start), query.size());
+        std::string pair = query.substr(start, amp - start);
+        auto eq = pair.find('=');
+        r.query[pair.substr(0, eq)] = eq == std::string::npos ? "" : pair.substr(eq + 1);
+        start = amp + 1;
+      }
     }
     if (!body.is_null()) r.body = body.dump();
     if (!token.empty()) r.headers["authorization"] = "Bearer " + token;
@@ -418,6 +424,119 @@ TEST_F(ApiTest, NumbersInPathsAndQueriesAreWholeNumbers) {
   EXPECT_EQ(Code(Call("GET", "/api/v1/audit?limit=1001", nullptr, admin)), "invalid_field");
   EXPECT_EQ(Call("GET", "/api/v1/leases/1x", nullptr, admin).status, 404);
   EXPECT_EQ(Call("GET", "/api/v1/leases/99999999999999999999", nullptr, admin).status, 404);
+}
+
+TEST_F(ApiTest, MeRepeatsTheCsrfTokenOnlyToCookieCallers) {
+  json login = Login("bob@example.com", kUserPassword);
+  std::string token = login["token"];
+  auto by_cookie = Call("GET", "/api/v1/me", nullptr, "", {{"cookie", "pinhole_session=" + token}});
+  ASSERT_EQ(by_cookie.status, 200);
+  EXPECT_EQ(Body(by_cookie)["csrf_token"], login["csrf_token"]);
+  EXPECT_EQ(Body(by_cookie)["client_ip"], "198.51.100.7");
+  auto by_bearer = Call("GET", "/api/v1/me", nullptr, token);
+  ASSERT_EQ(by_bearer.status, 200);
+  EXPECT_FALSE(Body(by_bearer).contains("csrf_token"));
+}
+
+TEST_F(ApiTest, InfoIsPublicAndNamesFeaturesAndBackends) {
+  auto r = Call("GET", "/api/v1/info");
+  ASSERT_EQ(r.status, 200);
+  json info = Body(r);
+  EXPECT_EQ(info["backends"], json({"nftables"}));
+  EXPECT_EQ(info["features"]["approval"], false);
+  EXPECT_EQ(info["features"]["totp"], false);
+  EXPECT_FALSE(info.contains("version"));
+}
+
+TEST_F(ApiTest, GrantsListWhatTheCallerMayRequestWithLimits) {
+  std::string admin = Login("admin@example.com", kAdminPassword)["token"];
+  SeedServiceAndPolicy(admin);
+  ASSERT_EQ(
+      Call("POST", "/api/v1/services",
+           {{"name", "db"}, {"protocol", "tcp"}, {"ports", "5432"}, {"description", "SQL"}}, admin)
+          .status,
+      201);
+  ASSERT_EQ(Call("POST", "/api/v1/access-groups",
+                 {{"name", "lobby"}, {"services", {"db"}}, {"public", true}}, admin)
+                .status,
+            201);
+  ASSERT_EQ(Call("POST", "/api/v1/access-groups",
+                 {{"name", "hidden"}, {"services", {"db"}}, {"public", false}}, admin)
+                .status,
+            201);
+  std::string bob = Login("bob@example.com", kUserPassword)["token"];
+  auto r = Call("GET", "/api/v1/me/grants", nullptr, bob, {}, "203.0.113.9");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json body = Body(r);
+  EXPECT_EQ(body["client_ip"], "203.0.113.9");
+  ASSERT_EQ(body["items"].size(), 2u) << body.dump();
+  json ssh = body["items"][0];
+  EXPECT_EQ(ssh["kind"], "service");
+  EXPECT_EQ(ssh["name"], "ssh");
+  EXPECT_EQ(ssh["requestable"], true);
+  EXPECT_EQ(ssh["policy"], "p");
+  EXPECT_EQ(ssh["default_duration"], "1h");
+  EXPECT_EQ(ssh["max_duration"], "2h");
+  EXPECT_EQ(ssh["default_seconds"], 3600);
+  EXPECT_EQ(ssh["max_seconds"], 7200);
+  EXPECT_EQ(ssh["recipients"], json({"self", "cidr"}));
+  EXPECT_EQ(ssh["min_prefix"]["ipv4"], 28);
+  EXPECT_EQ(ssh["services"][0]["ports"], "22");
+  EXPECT_FALSE(ssh["services"][0].contains("target"));  // not a requester's business
+  // The public group is listed, though no policy of bob's grants it.
+  json lobby = body["items"][1];
+  EXPECT_EQ(lobby["kind"], "access_group");
+  EXPECT_EQ(lobby["name"], "lobby");
+  EXPECT_EQ(lobby["public"], true);
+  EXPECT_EQ(lobby["requestable"], false);
+  EXPECT_TRUE(lobby["policy"].is_null());
+  EXPECT_EQ(lobby["services"][0]["description"], "SQL");
+
+  // Someone under no policy sees only the public group.
+  AddUser("carol@example.com", kUserPassword, Role::kUser, false);
+  std::string carol = Login("carol@example.com", kUserPassword)["token"];
+  json carols = Body(Call("GET", "/api/v1/me/grants", nullptr, carol))["items"];
+  ASSERT_EQ(carols.size(), 1u);
+  EXPECT_EQ(carols[0]["name"], "lobby");
+  EXPECT_EQ(Call("GET", "/api/v1/me/grants").status, 401);
+}
+
+TEST_F(ApiTest, AuditFiltersAndPagesNewestFirst) {
+  std::string admin = Login("admin@example.com", kAdminPassword)["token"];
+  SeedServiceAndPolicy(admin);
+  std::string bob = Login("bob@example.com", kUserPassword)["token"];
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(Call("POST", "/api/v1/leases", {{"services", {"ssh"}}}, bob).status, 201);
+  }
+  auto page = [&](const std::string& query) {
+    auto r = Call("GET", "/api/v1/audit?" + query, nullptr, admin);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return Body(r);
+  };
+  json first = page("actor=bob@example.com&action=lease.create&order=desc&limit=2");
+  ASSERT_EQ(first["items"].size(), 2u);
+  int64_t newest = first["items"][0]["seq"];
+  EXPECT_GT(newest, first["items"][1]["seq"].get<int64_t>());
+  for (const auto& e : first["items"]) {
+    EXPECT_EQ(e["actor"], "bob@example.com");
+    EXPECT_EQ(e["action"], "lease.create");
+  }
+  json second = page("actor=bob@example.com&action=lease.create&order=desc&limit=2&before=" +
+                     std::to_string(first["next_before"].get<int64_t>()));
+  ASSERT_EQ(second["items"].size(), 1u);
+  EXPECT_TRUE(second["next_before"].is_null());
+
+  // A time window after every event is empty; one around now has them all.
+  EXPECT_TRUE(page("since=2099-01-01T00:00:00Z")["items"].empty());
+  std::string now = FormatTime(clock_.Now());
+  EXPECT_EQ(page("action=lease.&until=2099-01-01T00:00:00Z&since=" + now)["items"].size(), 3u);
+
+  for (const char* bad : {"order=sideways", "since=yesterday", "until=2026-13-01T00:00:00Z",
+                          "before=0", "before=x"}) {
+    auto r = Call("GET", std::string("/api/v1/audit?") + bad, nullptr, admin);
+    EXPECT_EQ(r.status, 422) << bad;
+    EXPECT_EQ(Code(r), "invalid_field") << bad;
+  }
 }
 
 }  // namespace

@@ -714,6 +714,51 @@ TYPED_TEST(StoreTest, AuditChainIsContinuous) {
   EXPECT_EQ(s2.ListAudit(-3, 1).at(0).seq, 1);
 }
 
+TYPED_TEST(StoreTest, QueryAuditFiltersAndPagesNewestFirst) {
+  Store& s = this->store();
+  auto event = [](std::string actor, std::string action, int64_t ms) {
+    AuditEntry a = Audit(std::move(action));
+    a.actor = std::move(actor);
+    a.time = T(ms);
+    return a;
+  };
+  ASSERT_TRUE(s.AppendAudit(event("alice@example.com", "lease.create", 1000)).ok());  // 1
+  ASSERT_TRUE(s.AppendAudit(event("bob@example.com", "lease.create", 2000)).ok());    // 2
+  ASSERT_TRUE(s.AppendAudit(event("alice@example.com", "lease.terminate", 3000)).ok());
+  ASSERT_TRUE(s.AppendAudit(event("alice@example.com", "leasex.other", 4000)).ok());    // 4
+  ASSERT_TRUE(s.AppendAudit(event("alice@example.com", "session.create", 5000)).ok());  // 5
+  ASSERT_TRUE(s.AppendAudit(event("alice@example.com", "lease_%", 6000)).ok());         // 6
+
+  auto seqs = [&](const AuditQuery& q) {
+    auto events = s.QueryAudit(q);
+    std::vector<int64_t> out;
+    EXPECT_TRUE(events.ok()) << events.status().message();
+    if (!events.ok()) return out;
+    for (const auto& e : *events) out.push_back(e.seq);
+    return out;
+  };
+  using V = std::vector<int64_t>;
+  EXPECT_EQ(seqs({}), (V{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(seqs({.actor = "alice@example.com"}), (V{1, 3, 4, 5, 6}));
+  EXPECT_EQ(seqs({.actor = "ALICE@example.com"}), V{});
+  EXPECT_EQ(seqs({.action_prefix = "lease."}), (V{1, 2, 3}));
+  EXPECT_EQ(seqs({.action_prefix = "lease.create"}), (V{1, 2}));
+  // A prefix is literal: % and _ are not wildcards.
+  EXPECT_EQ(seqs({.action_prefix = "lease_%"}), (V{6}));
+  EXPECT_EQ(seqs({.action_prefix = "lease%"}), V{});
+  EXPECT_EQ(seqs({.since = T(2000), .until = T(4000)}), (V{2, 3}));
+  EXPECT_EQ(seqs({.actor = "alice@example.com", .action_prefix = "lease", .until = T(6000)}),
+            (V{1, 3, 4}));
+
+  // Newest first, two at a time, following `before`.
+  EXPECT_EQ(seqs({.newest_first = true, .limit = 2}), (V{6, 5}));
+  EXPECT_EQ(seqs({.before = 5, .newest_first = true, .limit = 2}), (V{4, 3}));
+  EXPECT_EQ(seqs({.before = 3, .newest_first = true, .limit = 2}), (V{2, 1}));
+  EXPECT_EQ(seqs({.before = 1, .newest_first = true, .limit = 2}), V{});
+  EXPECT_EQ(seqs({.before = 5, .actor = "alice@example.com", .newest_first = true}), (V{4, 3, 1}));
+  EXPECT_EQ(seqs({.after = 2, .before = 5}), (V{3, 4}));
+}
+
 TYPED_TEST(StoreTest, FailedCallsAppendNoAuditEvent) {
   Store& s = this->store();
   User a = this->AddUser("a@example.com");
