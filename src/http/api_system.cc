@@ -107,8 +107,13 @@ HttpResponse Api::ListAudit(Call& call) {
     return JsonError(422, "invalid_field", "actor or action: too long");
   }
 
+  // One more than asked tells whether another page exists.
+  const int page_size = query.limit;
+  ++query.limit;
   auto events = ctx_.store.QueryAudit(query);
   if (!events.ok()) return ErrorResponse(events.status());
+  bool more = static_cast<int>(events->size()) > page_size;
+  if (more) events->pop_back();
   nlohmann::json items = nlohmann::json::array();
   for (const auto& e : *events) {
     items.push_back(
@@ -122,8 +127,6 @@ HttpResponse Api::ListAudit(Call& call) {
          {"prev_hash", e.prev_hash},
          {"hash", e.hash}});
   }
-  // The cursor for the next page; a short page means there is none.
-  bool more = static_cast<int>(events->size()) == query.limit;
   if (query.newest_first) {
     nlohmann::json next = nullptr;
     if (more) next = events->back().seq;

@@ -525,6 +525,10 @@ TEST_F(ApiTest, AuditFiltersAndPagesNewestFirst) {
                      std::to_string(first["next_before"].get<int64_t>()));
   ASSERT_EQ(second["items"].size(), 1u);
   EXPECT_TRUE(second["next_before"].is_null());
+  // A full page that happens to be the last has no cursor either.
+  json exact = page("actor=bob@example.com&action=lease.create&order=desc&limit=3");
+  EXPECT_EQ(exact["items"].size(), 3u);
+  EXPECT_TRUE(exact["next_before"].is_null());
 
   // A time window after every event is empty; one around now has them all.
   EXPECT_TRUE(page("since=2099-01-01T00:00:00Z")["items"].empty());

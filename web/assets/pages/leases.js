@@ -1,0 +1,70 @@
+// pages/leases.js: "My leases": live leases (active and pending) with a
+// countdown, source, rules, renew and terminate; and recently ended ones.
+import { h, replace } from '../dom.js';
+import { api, query } from '../api.js';
+import { loading, emptyState, errorState, pageHeader } from '../ui.js';
+import { liveLeaseTable, endedLeaseTable, tickCountdowns, terminateLease, renewLease } from '../leases_ui.js';
+
+export default async function leasesPage(ctx) {
+  const liveBox = h('div', { class: 'section-body', id: 'live-leases' });
+  const endedBox = h('div', { class: 'section-body', id: 'ended-leases' });
+  replace(ctx.view,
+    pageHeader('My leases', 'The access you hold now, and what ended recently.', h('a', { href: '/', class: 'btn btn--primary' }, 'Get access')),
+    h('section', { 'aria-labelledby': 'live-title', class: 'section' },
+      h('h2', { id: 'live-title', class: 'section-title' }, 'Active and pending'), liveBox),
+    h('section', { 'aria-labelledby': 'ended-title', class: 'section' },
+      h('h2', { id: 'ended-title', class: 'section-title' }, 'Recently ended'), endedBox));
+
+  // Policy limits for the renew dialog come from the grants, loaded once on demand.
+  let grants = null;
+  const limitsFor = async (lease) => {
+    if (!grants) {
+      try { grants = (await api.get('/me/grants')).items || []; } catch { grants = []; }
+    }
+    const g = grants.find((x) => x.policy === lease.policy && x.requestable !== false);
+    return g ? { defaultSeconds: g.default_seconds, maxSeconds: g.max_seconds } : {};
+  };
+
+  const actions = (lease) => [
+    lease.state === 'active'
+      ? h('button', { type: 'button', class: 'btn btn--small', dataset: { action: 'renew' },
+        onclick: async () => { if (await renewLease(lease, await limitsFor(lease))) loadAll(); } }, 'Renew')
+      : null,
+    h('button', { type: 'button', class: 'btn btn--small btn--danger-outline', dataset: { action: 'terminate' },
+      onclick: async () => { if (await terminateLease(lease)) loadAll(); } }, lease.state === 'active' ? 'Terminate' : 'Cancel'),
+  ];
+
+  const loadLive = async () => {
+    replace(liveBox, loading('Loading your leases…'));
+    try {
+      const { items } = await api.get(`/leases${query({ state: 'live', mine: 'true', limit: 100 })}`);
+      if (!ctx.isCurrent()) return;
+      replace(liveBox, items.length
+        ? liveLeaseTable(items, { actions })
+        : emptyState('No active access', 'When you request access, it shows here with the time it has left.',
+          h('a', { href: '/', class: 'btn btn--primary' }, 'Get access')));
+    } catch (error) {
+      if (ctx.isCurrent() && error.status !== 401) replace(liveBox, errorState(error, loadLive));
+    }
+  };
+  const loadEnded = async () => {
+    replace(endedBox, loading('Loading recent leases…'));
+    try {
+      const { items } = await api.get(`/leases${query({ state: 'ended', mine: 'true', limit: 20 })}`);
+      if (!ctx.isCurrent()) return;
+      replace(endedBox, items.length
+        ? endedLeaseTable(items)
+        : emptyState('Nothing ended yet', 'Leases that expire or are terminated are listed here.'));
+    } catch (error) {
+      if (ctx.isCurrent() && error.status !== 401) replace(endedBox, errorState(error, loadEnded));
+    }
+  };
+  const loadAll = () => Promise.all([loadLive(), loadEnded()]);
+  await loadAll();
+
+  const timer = setInterval(() => {
+    // A lease that reaches its end moves to "Recently ended"; give the server a moment to expire it.
+    if (tickCountdowns(ctx.view)) setTimeout(() => { if (ctx.isCurrent()) loadAll(); }, 1500);
+  }, 1000);
+  ctx.onCleanup(() => clearInterval(timer));
+}
