@@ -15,6 +15,7 @@
 //      test made, instead of deleting them at the end).
 // Exit status 0 on success; 1 with the failed step's message otherwise.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -111,21 +112,62 @@ async function expectOpen() {
   assert.fail(`${TARGET_HOST}:${TARGET_PORT} did not echo through the hole (${r.why})`);
 }
 
+/**
+ * Chromium aborts every request in flight (net::ERR_NETWORK_CHANGED) when an
+ * address of the host changes, and in a network namespace made just before
+ * this test IPv6 duplicate address detection is still running: its addresses
+ * are "tentative" for a second or two, then change. Starting the browser
+ * before that ends made a module or the first page fail to load at random.
+ * So wait until no address is tentative (where `ip` is available).
+ */
+async function networkSettled() {
+  for (let i = 0; i < 50; i += 1) {
+    let tentative;
+    try {
+      tentative = execFileSync('ip', ['-6', 'addr', 'show', 'tentative'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch {
+      return; // no `ip` here, or no IPv6: nothing to wait for
+    }
+    if (!tentative.trim()) return;
+    await new Promise((resolve) => { setTimeout(resolve, 100); });
+  }
+  console.log('note: some IPv6 addresses are still tentative after 5 s');
+}
+
 let browser;
 let context;
 let page;
 const problems = [];
 
+// What each tab reported: failed requests and console errors, printed when a
+// step fails so that a page that never rendered says why.
+const trail = new Map();
+
 function watch(p) {
+  const log = [];
+  trail.set(p, log);
   p.on('pageerror', (e) => problems.push(`page error on ${p.url()}: ${e.message}`));
   p.on('console', (m) => {
     const text = m.text();
+    if (m.type() === 'error') log.push(`console: ${text}`);
     if (/Content Security Policy|Refused to (load|execute|apply)/i.test(text)) problems.push(`CSP violation on ${p.url()}: ${text}`);
   });
+  p.on('requestfailed', (r) => log.push(`request failed: ${r.method()} ${r.url()} (${r.failure()?.errorText})`));
 }
 
-/** Desktop shot of the current page, and a phone shot of the same URL in a new tab. */
-async function shoot(name, { phoneReady } = {}) {
+/** A tab's URL, visible text and trail, for failure messages. */
+async function describe(p) {
+  const text = await p.locator('main').innerText({ timeout: 2000 }).catch(() => '(no main element)');
+  const log = trail.get(p) || [];
+  return `page: ${p.url()}\nvisible text:\n${text.slice(0, 1500)}${log.length ? `\nbrowser reported:\n  ${log.join('\n  ')}` : ''}`;
+}
+
+/**
+ * Desktop shot of the current page, then a phone shot of the same URL in a
+ * new tab of the same context. The phone tab starts the portal afresh, so it
+ * is ready when it shows the desktop page's heading and no spinner.
+ */
+async function shoot(name) {
   if (!SHOTS) return;
   // Toasts from earlier actions would cover the page; they are not part of it.
   const calm = (p) => p.evaluate(() => {
@@ -135,22 +177,32 @@ async function shoot(name, { phoneReady } = {}) {
   await calm(page);
   await page.waitForTimeout(250);
   await page.screenshot({ path: path.join(SHOTS, `${name}-desktop.png`), fullPage: true });
+  const title = (await page.locator('h1').first().innerText()).trim();
   const phone = await context.newPage();
   watch(phone);
-  await phone.setViewportSize(PHONE);
-  await phone.goto(page.url());
-  await phone.locator('h1').first().waitFor();
-  await noSpinner(phone);
-  if (phoneReady) await phoneReady(phone);
-  await calm(phone);
-  await phone.waitForTimeout(250);
-  const height = await phone.evaluate(() => document.documentElement.scrollHeight);
-  await phone.screenshot({
-    path: path.join(SHOTS, `${name}-phone.png`),
-    fullPage: true,
-    clip: { x: 0, y: 0, width: PHONE.width, height: Math.min(height, PHONE.height * 2) },
-  });
-  await phone.close();
+  try {
+    await phone.setViewportSize(PHONE);
+    await phone.goto(page.url());
+    try {
+      await phone.getByRole('heading', { level: 1, name: title, exact: true }).waitFor();
+    } catch (error) {
+      await phone.screenshot({ path: path.join(SHOTS, 'failure-phone.png') }).catch(() => {});
+      throw new Error(`the phone tab did not show "${title}"\n${await describe(phone)}`, { cause: error });
+    }
+    await noSpinner(phone);
+    await calm(phone);
+    await phone.waitForTimeout(250);
+    const height = await phone.evaluate(() => document.documentElement.scrollHeight);
+    const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= PHONE.width, `${name} is ${width} px wide on a ${PHONE.width} px phone (it scrolls sideways)`);
+    await phone.screenshot({
+      path: path.join(SHOTS, `${name}-phone.png`),
+      fullPage: true,
+      clip: { x: 0, y: 0, width: PHONE.width, height: Math.min(height, PHONE.height * 2) },
+    });
+  } finally {
+    await phone.close();
+  }
 }
 
 const noSpinner = (p) => p.locator('.state--loading').first().waitFor({ state: 'detached' }).catch(() => {});
@@ -160,6 +212,17 @@ async function signIn(email, password) {
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
+
+/** Presses key (Tab or Shift+Tab) until target has focus: keyboard only. */
+async function tabTo(target, key = 'Tab', max = 40) {
+  for (let i = 0; i < max; i += 1) {
+    if (await target.evaluate((el) => el === document.activeElement)) return;
+    await page.keyboard.press(key);
+  }
+  assert.fail(`${key} pressed ${max} times did not reach ${target}`);
+}
+
+const focusedText = () => page.evaluate(() => document.activeElement?.textContent.trim());
 
 const mainNav = () => page.getByRole('navigation', { name: 'Main' });
 
@@ -203,6 +266,7 @@ async function main() {
     fs.mkdirSync(SHOTS, { recursive: true });
     fs.rmSync(path.join(SHOTS, 'failure.png'), { force: true });
   }
+  await networkSettled();
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -252,8 +316,14 @@ async function main() {
   });
 
   await step(`the admin creates user ${USER_EMAIL} (password, must change it, role user)`, async () => {
-    await page.getByRole('button', { name: 'New user' }).click();
+    const newUser = page.getByRole('button', { name: 'New user' });
+    await newUser.click();
     const dialog = page.getByRole('dialog', { name: 'New user' });
+    await dialog.waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(await focusedText(), 'New user', 'Esc closes the dialog and focus returns to "New user"');
+    await newUser.click();
     await dialog.getByLabel('Email').fill(USER_EMAIL);
     await dialog.getByLabel('Set a password').check();
     await dialog.locator('input[name=password]').fill(USER_FIRST_PASSWORD);
@@ -391,11 +461,20 @@ async function main() {
     assert.equal(mine.json.items.length, 0, 'no lease was created');
   });
 
-  await step('the user requests access with the 5 h preset; the result shows it open with rules applied', async () => {
-    await card().getByRole('radio', { name: '5 h' }).check();
-    await card().getByRole('button', { name: 'Request access' }).click();
+  await step('with the keyboard only, the user picks the 5 h preset and requests access; it opens with rules applied', async () => {
+    // Focus is on "Request access" from the step before; the duration radios
+    // are one Tab stop (the checked one), the arrow keys move between them.
+    await tabTo(card().getByRole('radio', { name: 'Custom' }), 'Shift+Tab');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+    assert.ok(await card().getByRole('radio', { name: '5 h' }).isChecked(), 'the arrow keys choose the 5 h preset');
+    const send = card().getByRole('button', { name: 'Request access' });
+    await tabTo(send);
+    assert.notEqual(await send.evaluate((el) => getComputedStyle(el).outlineStyle), 'none', 'the focused button shows a focus ring');
+    await page.keyboard.press('Enter');
     const result = card().locator('.grant__result .alert--success');
     await result.waitFor();
+    assert.ok(await result.evaluate((el) => Boolean(el.closest('[aria-live]'))), 'the result is in a live region');
     const text = await result.innerText();
     assert.match(text, /Access is open/);
     assert.match(text, new RegExp(`${CLIENT_IP.replaceAll('.', '\\.')}/32`));
@@ -426,11 +505,16 @@ async function main() {
     await expectOpen();
   });
 
-  await step('the user terminates the lease; it moves to ended and the port closes', async () => {
+  await step('with the keyboard only, the user terminates the lease; it moves to ended and the port closes', async () => {
     const row = page.locator('#live-leases tbody tr').filter({ hasText: SERVICE });
-    await row.getByRole('button', { name: 'Terminate' }).click();
+    await tabTo(row.getByRole('button', { name: 'Terminate' }));
+    await page.keyboard.press('Enter');
     const dialog = page.getByRole('dialog', { name: 'End this access now?' });
-    await dialog.getByRole('button', { name: 'Terminate' }).click();
+    await dialog.waitFor();
+    assert.equal(await focusedText(), 'Cancel', 'the confirmation starts on Cancel');
+    await page.keyboard.press('Tab');
+    assert.equal(await focusedText(), 'Terminate');
+    await page.keyboard.press('Enter');
     await page.locator('#live-leases').getByText('No active access').waitFor();
     const ended = page.locator('#ended-leases tbody tr').filter({ hasText: SERVICE });
     await ended.waitFor();
@@ -471,9 +555,7 @@ try {
   console.error(`\nportal test FAILED at step ${error.step || '(setup)'}`);
   console.error(error.stack || String(error));
   if (page) {
-    console.error(`page: ${page.url()}`);
-    const text = await page.locator('main').innerText().catch(() => '');
-    if (text) console.error(`visible text:\n${text.slice(0, 1500)}`);
+    console.error(await describe(page));
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'failure.png'), fullPage: true }).catch(() => {});
   }
   if (problems.length) console.error(`browser problems:\n  ${problems.join('\n  ')}`);

@@ -3,6 +3,10 @@
 // the CSRF token, kept only in memory, sent as X-CSRF-Token on every write.
 
 let csrfToken = null;
+
+// A read that gets no answer in this time fails like a lost connection, so
+// a page shows an error with "Try again" instead of loading for ever.
+const READ_TIMEOUT_MS = 30000;
 let onAuthProblem = () => {};
 
 /** An error reply ({"error":{"code","message"}}) or a network failure. */
@@ -27,11 +31,24 @@ export function setAuthProblemHandler(fn) {
   onAuthProblem = fn;
 }
 
-export async function request(method, path, body, { quiet = false, csrf = true } = {}) {
+export async function request(method, path, body, opts = {}) {
+  try {
+    return await send(method, path, body, opts);
+  } catch (error) {
+    // A network change or a dropped connection aborts what is in flight; a
+    // read is safe to repeat once. Writes are not repeated.
+    if (method !== 'GET' || error.code !== 'network_error') throw error;
+    await new Promise((resolve) => { setTimeout(resolve, 500); });
+    return send(method, path, body, opts);
+  }
+}
+
+async function send(method, path, body, { quiet = false, csrf = true } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && csrf && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   let res;
+  let text;
   try {
     res = await fetch(`/api/v1${path}`, {
       method,
@@ -39,11 +56,13 @@ export async function request(method, path, body, { quiet = false, csrf = true }
       body: body === undefined ? undefined : JSON.stringify(body),
       credentials: 'same-origin',
       cache: 'no-store',
+      signal: method === 'GET' ? AbortSignal.timeout(READ_TIMEOUT_MS) : undefined,
     });
-  } catch {
+    text = res.status === 204 ? '' : await res.text();
+  } catch (error) {
+    if (error?.name === 'TimeoutError') throw new ApiError(0, 'timeout', 'The Pinhole server did not answer in time. Try again in a moment.');
     throw new ApiError(0, 'network_error', 'Cannot reach the Pinhole server. Check your connection and try again.');
   }
-  const text = res.status === 204 ? '' : await res.text();
   let data = null;
   if (text) {
     try {

@@ -6,7 +6,7 @@ import { setAuthProblemHandler } from './api.js';
 import { session, server, isAdmin, loadInfo, loadMe, clearSession, mustChangePassword } from './state.js';
 import { startRouter, navigate, safeNext } from './router.js';
 import { renderHeader } from './shell.js';
-import { errorState } from './ui.js';
+import { errorState, pageHeader } from './ui.js';
 import signinPage from './pages/signin.js';
 import passwordPage from './pages/password.js';
 import accessPage from './pages/access.js';
@@ -117,11 +117,15 @@ setAuthProblemHandler((error) => {
 });
 
 async function boot() {
+  // The modules loaded: forget the reloads boot.js counted.
+  try { window.sessionStorage.removeItem('pinhole-boot-retries'); } catch { /* no storage */ }
   try {
     await Promise.all([loadInfo(), loadMe()]);
   } catch (error) {
     renderHeader(null);
-    document.getElementById('main').replaceChildren(h('div', { class: 'view' }, errorState(error, () => window.location.reload())));
+    document.getElementById('main').replaceChildren(h('div', { class: 'view' },
+      pageHeader('The portal could not start'),
+      errorState(error, () => window.location.reload())));
     return;
   }
   await startRouter(render);

@@ -36,6 +36,18 @@ export function tickCountdowns(root) {
   return ended;
 }
 
+/**
+ * Ticks the countdowns of a page every second; when one reaches zero the
+ * lease moves to "ended", so reload() runs once the server had a moment to
+ * expire it.
+ */
+export function keepCountdowns(ctx, reload) {
+  const timer = setInterval(() => {
+    if (tickCountdowns(ctx.view)) setTimeout(() => { if (ctx.isCurrent()) reload(); }, 1500);
+  }, 1000);
+  ctx.onCleanup(() => clearInterval(timer));
+}
+
 function servicesCell(lease) {
   return h('div', { class: 'lease-services' },
     h('span', { class: 'lease-services__names' }, lease.services.join(', ')),
@@ -76,7 +88,7 @@ export function endedLeaseTable(leases, { showOwner = false } = {}) {
 export async function terminateLease(lease, { mine = true } = {}) {
   const ok = await confirmDialog({
     title: 'End this access now?',
-    message: `The hole for ${lease.source_cidr} (${lease.services.join(', ')}) closes right away${mine ? '' : ` and ${lease.owner} loses access`}. Open connections through it are cut.`,
+    message: `The hole for ${lease.source_cidr} (${lease.services.join(', ')}) closes right away${mine ? '' : ` and ${lease.owner} loses access`}. Connections through it are cut too, unless the service keeps them.`,
     confirmLabel: lease.state === 'active' ? 'Terminate' : 'Cancel request',
     danger: true,
   });

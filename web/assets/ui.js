@@ -56,7 +56,7 @@ export function emptyState(title, text, action) {
 /** A failed load, with the server's message and a retry button. */
 export function errorState(error, onRetry) {
   return h('div', { class: 'alert alert--error', role: 'alert' },
-    h('p', { class: 'alert__title' }, 'Something went wrong'),
+    h('p', { class: 'alert__title' }, 'This could not be loaded'),
     h('p', null, messageOf(error)),
     onRetry ? h('button', { type: 'button', class: 'btn btn--small', onclick: onRetry }, 'Try again') : null);
 }
@@ -83,9 +83,46 @@ export function pageHeader(title, subtitle, ...actions) {
     actions.length ? h('div', { class: 'page-actions' }, actions) : null);
 }
 
+/**
+ * Shows a loading state in container, then render(data), or an error with a
+ * retry. When focus was inside the container (a row's button that opened a
+ * dialog, say), it moves to the same button of the same row in the new
+ * content, or to the page heading when that row is gone.
+ */
+export async function loadInto(ctx, container, load, render, loadingText) {
+  const focus = focusInside(container);
+  replace(container, loading(loadingText));
+  try {
+    const data = await load();
+    if (ctx.isCurrent()) replace(container, render(data));
+  } catch (error) {
+    if (ctx.isCurrent() && error.status !== 401) {
+      replace(container, errorState(error, () => loadInto(ctx, container, load, render, loadingText)));
+    }
+  }
+  if (focus && ctx.isCurrent()) refocus(ctx, container, focus);
+}
+
+function focusInside(container) {
+  const el = document.activeElement;
+  if (!el || el === container || !container.contains(el)) return null;
+  return { key: el.closest('[data-key]')?.dataset.key, action: el.dataset.action, text: el.textContent };
+}
+
+function refocus(ctx, container, { key, action, text }) {
+  // Only when nothing else took focus meanwhile.
+  if (document.activeElement && document.activeElement !== document.body) return;
+  const row = key === undefined ? null : [...container.querySelectorAll('[data-key]')].find((r) => r.dataset.key === key);
+  const same = row && [...row.querySelectorAll('button:not(:disabled), a[href]')]
+    .find((b) => (action ? b.dataset.action === action : b.textContent === text));
+  const target = same || ctx.view.querySelector('h1');
+  if (target) target.focus();
+}
+
 /** Disables a button while work runs and shows that it is busy. */
 export async function withBusy(button, work) {
   const label = button.textContent;
+  const hadFocus = document.activeElement === button;
   button.disabled = true;
   button.setAttribute('aria-busy', 'true');
   button.classList.add('is-busy');
@@ -96,6 +133,9 @@ export async function withBusy(button, work) {
     button.removeAttribute('aria-busy');
     button.classList.remove('is-busy');
     button.textContent = label;
+    // A disabled button loses focus; give it back so a keyboard user stays in place.
+    const now = document.activeElement;
+    if (hadFocus && button.isConnected && (!now || now === document.body || now === button)) button.focus();
   }
 }
 
@@ -193,7 +233,13 @@ export function openDialog(title, { wide = false } = {}) {
     body);
   const close = (value) => dialog.close(value);
   closeBtn.addEventListener('click', () => close('cancel'));
-  dialog.addEventListener('close', () => dialog.remove());
+  // showModal keeps focus inside the dialog and Esc closes it; on close,
+  // focus goes back to what opened it.
+  const opener = document.activeElement;
+  dialog.addEventListener('close', () => {
+    dialog.remove();
+    if (opener && opener !== document.body && opener.isConnected) opener.focus();
+  });
   document.body.append(dialog);
   dialog.showModal();
   return { dialog, body, close };

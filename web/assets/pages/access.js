@@ -168,7 +168,7 @@ function grantCard(ctx, grant, live) {
 
 function optionsForm(grant) {
   const picker = durationPicker({ defaultSeconds: grant.default_seconds, maxSeconds: grant.max_seconds });
-  const reason = input({ name: 'reason', maxlength: '500', placeholder: 'e.g. deploying release 4.2' });
+  const reason = input({ name: 'reason', maxlength: '500', placeholder: 'For example: deploying release 4.2' });
   const kinds = grant.recipients.filter((k) => k !== 'invite' || server.features.invitations);
   const recipientName = uid('rcp');
   const cidr = input({ name: 'cidr', placeholder: '198.51.100.0/28', spellcheck: 'false', autocapitalize: 'none' });

@@ -2,8 +2,8 @@
 // countdown, source, rules, renew and terminate; and recently ended ones.
 import { h, replace } from '../dom.js';
 import { api, query } from '../api.js';
-import { loading, emptyState, errorState, pageHeader } from '../ui.js';
-import { liveLeaseTable, endedLeaseTable, tickCountdowns, terminateLease, renewLease } from '../leases_ui.js';
+import { emptyState, pageHeader, loadInto } from '../ui.js';
+import { liveLeaseTable, endedLeaseTable, keepCountdowns, terminateLease, renewLease } from '../leases_ui.js';
 
 export default async function leasesPage(ctx) {
   const liveBox = h('div', { class: 'section-body', id: 'live-leases' });
@@ -34,37 +34,16 @@ export default async function leasesPage(ctx) {
       onclick: async () => { if (await terminateLease(lease)) loadAll(); } }, lease.state === 'active' ? 'Terminate' : 'Cancel'),
   ];
 
-  const loadLive = async () => {
-    replace(liveBox, loading('Loading your leases…'));
-    try {
-      const { items } = await api.get(`/leases${query({ state: 'live', mine: 'true', limit: 100 })}`);
-      if (!ctx.isCurrent()) return;
-      replace(liveBox, items.length
-        ? liveLeaseTable(items, { actions })
-        : emptyState('No active access', 'When you request access, it shows here with the time it has left.',
-          h('a', { href: '/', class: 'btn btn--primary' }, 'Get access')));
-    } catch (error) {
-      if (ctx.isCurrent() && error.status !== 401) replace(liveBox, errorState(error, loadLive));
-    }
-  };
-  const loadEnded = async () => {
-    replace(endedBox, loading('Loading recent leases…'));
-    try {
-      const { items } = await api.get(`/leases${query({ state: 'ended', mine: 'true', limit: 20 })}`);
-      if (!ctx.isCurrent()) return;
-      replace(endedBox, items.length
-        ? endedLeaseTable(items)
-        : emptyState('Nothing ended yet', 'Leases that expire or are terminated are listed here.'));
-    } catch (error) {
-      if (ctx.isCurrent() && error.status !== 401) replace(endedBox, errorState(error, loadEnded));
-    }
-  };
-  const loadAll = () => Promise.all([loadLive(), loadEnded()]);
+  const mine = (state, limit) => api.get(`/leases${query({ state, mine: 'true', limit })}`).then((r) => r.items);
+  const loadAll = () => Promise.all([
+    loadInto(ctx, liveBox, () => mine('live', 100), (items) => (items.length
+      ? liveLeaseTable(items, { actions })
+      : emptyState('No active access', 'When you request access, it shows here with the time it has left.',
+        h('a', { href: '/', class: 'btn btn--primary' }, 'Get access'))), 'Loading your leases…'),
+    loadInto(ctx, endedBox, () => mine('ended', 20), (items) => (items.length
+      ? endedLeaseTable(items)
+      : emptyState('Nothing ended yet', 'Leases that expire or are terminated are listed here.')), 'Loading recent leases…'),
+  ]);
   await loadAll();
-
-  const timer = setInterval(() => {
-    // A lease that reaches its end moves to "Recently ended"; give the server a moment to expire it.
-    if (tickCountdowns(ctx.view)) setTimeout(() => { if (ctx.isCurrent()) loadAll(); }, 1500);
-  }, 1000);
-  ctx.onCleanup(() => clearInterval(timer));
+  keepCountdowns(ctx, loadAll);
 }

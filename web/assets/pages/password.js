@@ -13,7 +13,7 @@ const MIN_LENGTH = 10;
 export default async function passwordPage(ctx) {
   const forced = Boolean(session.user?.must_change_password);
   const next = safeNext(ctx.query.get('next'));
-  const errorArea = h('div', { class: 'form-error', 'aria-live': 'assertive' });
+  const errorArea = h('div', { class: 'form-error' }); // alerts inside are role=alert
   const current = input({ name: 'current', type: 'password', autocomplete: 'current-password', required: true });
   const fresh = input({ name: 'new', type: 'password', autocomplete: 'new-password', required: true, minlength: String(MIN_LENGTH) });
   const again = input({ name: 'again', type: 'password', autocomplete: 'new-password', required: true });

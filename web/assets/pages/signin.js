@@ -12,7 +12,7 @@ export default async function signinPage(ctx) {
   const notice = session.notice;
   session.notice = null;
 
-  const errorArea = h('div', { class: 'form-error', 'aria-live': 'assertive' });
+  const errorArea = h('div', { class: 'form-error' }); // alerts inside are role=alert
   const email = input({ name: 'email', type: 'email', autocomplete: 'username', required: true, spellcheck: 'false', autocapitalize: 'none' });
   const password = input({ name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const totp = server.features.totp

@@ -4,9 +4,9 @@
 import { h, replace } from '../../dom.js';
 import { api, query } from '../../api.js';
 import { navigate } from '../../router.js';
-import { table, timeEl, emptyState, field, input } from '../../ui.js';
+import { table, timeEl, emptyState, field, input, loadInto } from '../../ui.js';
 import { localInputToUtc, utcToLocalInput } from '../../format.js';
-import { adminFrame, loadInto } from './common.js';
+import { adminFrame } from './common.js';
 
 const PAGE = 50;
 const ACTIONS = ['session.', 'lease.', 'lease.create', 'lease.terminate', 'lease.expire', 'lease.revoke', 'user.', 'group.', 'service.', 'access_group.', 'policy.'];

@@ -3,9 +3,9 @@
 import { h, replace } from '../../dom.js';
 import { api, query } from '../../api.js';
 import { server } from '../../state.js';
-import { emptyState } from '../../ui.js';
-import { liveLeaseTable, endedLeaseTable, tickCountdowns, terminateLease, decideLease } from '../../leases_ui.js';
-import { adminFrame, loadInto } from './common.js';
+import { emptyState, loadInto } from '../../ui.js';
+import { liveLeaseTable, endedLeaseTable, keepCountdowns, terminateLease, decideLease } from '../../leases_ui.js';
+import { adminFrame } from './common.js';
 
 export default async function adminLeasesPage(ctx) {
   const refresh = h('button', { type: 'button', class: 'btn' }, 'Refresh');
@@ -43,9 +43,5 @@ export default async function adminLeasesPage(ctx) {
   ]);
   refresh.addEventListener('click', loadAll);
   await loadAll();
-
-  const timer = setInterval(() => {
-    if (tickCountdowns(ctx.view)) setTimeout(() => { if (ctx.isCurrent()) loadAll(); }, 1500);
-  }, 1000);
-  ctx.onCleanup(() => clearInterval(timer));
+  keepCountdowns(ctx, loadAll);
 }
