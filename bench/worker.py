@@ -10,6 +10,8 @@ Modes (each prints one JSON object on stdout):
                                       lease expires_at -> first failing probe
   create API TOKEN THREADS START_AT END_AT QUOTA BASE DURATION
                                       keep-alive POST /api/v1/leases loop
+  pingpong TARGET N                   1-byte round trips on one connection to an echo
+  hold TARGET N SECONDS               opens N idle connections, says so, holds them
 API and TARGET are HOST:PORT. Times are measured here, in the client.
 """
 
@@ -493,6 +495,37 @@ def mode_create(api, token, threads, start_at, end_at, quota, base, duration):
     for t in ts:
         t.join()
     print(json.dumps({"threads": out}))
+
+
+def mode_pingpong(target, n):
+    """Round-trip times of 1-byte messages on one TCP connection (after a warm-up)."""
+    n = int(n)
+    s = socket.create_connection(hostport(target), timeout=10)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    rtts = []
+    for i in range(n + 100):
+        t0 = time.perf_counter()
+        s.sendall(b"x")
+        if s.recv(1) != b"x":
+            sys.exit("echo broke")
+        if i >= 100:
+            rtts.append((time.perf_counter() - t0) * 1e6)
+    s.close()
+    print(json.dumps({"rtt_us": rtts}))
+
+
+def mode_hold(target, n, seconds):
+    """Opens N connections, prints {"open": N} (flushed), then holds them idle."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    socks = []
+    for _ in range(int(n)):
+        socks.append(socket.create_connection(hostport(target), timeout=10))
+    print(json.dumps({"open": len(socks)}), flush=True)
+    time.sleep(float(seconds))
+    for s in socks:
+        s.close()
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ int RunCli(int argc, const char* const* argv, Context& ctx) {
   AddSessionCommands(app, ctx, action);
   AddLeaseCommands(app, ctx, action);
   AddAdminCommands(app, ctx, action);
+  AddTunnelCommands(app, ctx, action);
   // Set last: subcommands created earlier would otherwise inherit it.
   app.footer(
       "Environment: PINHOLE_SERVER (server URL), PINHOLE_TOKEN (API token; overrides the saved "

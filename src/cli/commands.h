@@ -22,6 +22,8 @@ void AddSessionCommands(CLI::App& app, Context& ctx, Action& action);
 void AddLeaseCommands(CLI::App& app, Context& ctx, Action& action);
 // admin users|groups|services|access-groups|policies|audit.
 void AddAdminCommands(CLI::App& app, Context& ctx, Action& action);
+// connect, tunnel.
+void AddTunnelCommands(CLI::App& app, Context& ctx, Action& action);
 
 // Adds a runnable subcommand with a --json flag; `body` becomes the action
 // when it is chosen.

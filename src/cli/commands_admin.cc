@@ -264,10 +264,12 @@ BodyFn BindServices(CLI::App* cmd, bool creating) {
   cmd->add_option("--protocol", f->protocol,
                   "tcp, udp, icmp or all" + std::string(creating ? " (required)" : ""));
   cmd->add_option("--ports", f->ports, "A port or range: 22, 8000-8100 (required for tcp/udp)");
-  cmd->add_option("--backend", f->backend, "Enforcement backend: nftables (default), aws-sg, ...");
+  cmd->add_option("--backend", f->backend,
+                  "Backend: nftables (default: a hole in this host's firewall) or tunnel "
+                  "(reached through pinholed)");
   cmd->add_option("--target", f->target,
-                  "Backend-specific target as a JSON object, e.g. "
-                  "'{\"region\":\"eu-west-1\",\"security_groups\":[\"sg-1\"]}'");
+                  "Backend-specific target as a JSON object: {} for nftables, "
+                  "'{\"address\":\"10.0.0.5\",\"port\":22}' for tunnel");
   cmd->add_option("--description", f->description, "Free text shown to users");
   AddSwitch(cmd, creating, "--keep-established", "--no-keep-established", f->keep_established,
             "Keep established connections open when a lease ends");

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "cli/config_files.h"
+
 namespace pinhole::cli {
 namespace {
 
@@ -56,34 +58,12 @@ Status WriteAll(int fd, const std::string& data, const fs::path& path) {
 }  // namespace
 
 Result<fs::path> CredentialsPath(const char* xdg_config_home, const char* home) {
-  if (xdg_config_home != nullptr && xdg_config_home[0] == '/') {
-    return fs::path(xdg_config_home) / "pinhole" / "credentials.json";
-  }
-  if (home != nullptr && home[0] != '\0') {
-    return fs::path(home) / ".config" / "pinhole" / "credentials.json";
-  }
-  return Status::Invalid("no_config_dir",
-                         "cannot find a place for credentials: set HOME or XDG_CONFIG_HOME");
+  return ConfigFilePath("credentials.json", "a place for credentials", xdg_config_home, home);
 }
 
 Result<Credentials> LoadCredentials(const fs::path& file) {
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("cannot read", file, errno);
-  std::string text;
-  char chunk[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return ErrnoStatus("cannot read", file, err);
-    }
-    if (n == 0) break;
-    text.append(chunk, static_cast<size_t>(n));
-    if (text.size() > (1 << 20)) break;  // a credentials file is tiny; stop on junk
-  }
-  ::close(fd);
+  // A credentials file is tiny; a large one is junk and fails to parse.
+  ASSIGN_OR_RETURN(std::string text, ReadConfigFile(file, 1 << 20));
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   auto bad = [&](const std::string& why) {
     return Status::Invalid("bad_credentials_file",

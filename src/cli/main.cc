@@ -1,5 +1,6 @@
 // pinhole: the command-line client for pinholed.
 #include <curl/curl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -13,6 +14,13 @@ int main(int argc, char** argv) {
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
     std::cerr << "pinhole: cannot initialise libcurl\n";
     return 1;
+  }
+  // `pinhole tunnel` holds two descriptors per connection; lift the usual
+  // soft limit of 1,024 to what the system allows.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &files);
   }
   pinhole::SystemClock clock;
   Context ctx(

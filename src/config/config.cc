@@ -87,6 +87,22 @@ class Reader {
     return out;
   }
 
+  // An integer in [min, max].
+  Result<int64_t> Integer(int64_t min, int64_t max) const {
+    const auto* i = node_.as_integer();
+    if (i == nullptr) return Error("expected an integer");
+    if (i->get() < min || i->get() > max) {
+      return Error("must be " + std::to_string(min) + ".." + std::to_string(max));
+    }
+    return i->get();
+  }
+
+  Result<bool> Bool() const {
+    const auto* b = node_.as_boolean();
+    if (b == nullptr) return Error("expected true or false");
+    return b->get();
+  }
+
   // A positive duration: "90s", "1h30m", or integer seconds.
   Result<Seconds> Duration() const {
     if (const auto* i = node_.as_integer()) {
@@ -269,6 +285,29 @@ Status ParseAuth(std::string_view src, const toml::table& t, Config& c) {
   return Status::Ok();
 }
 
+Status ParseTunnel(std::string_view src, const toml::table& t, Config& c) {
+  for (const auto& [k, node] : t) {
+    std::string_view key = k.str();
+    Reader r(src, "tunnel", key, node);
+    if (key == "dial_timeout") {
+      ASSIGN_OR_RETURN(c.tunnel_dial_timeout, r.Duration());
+    } else if (key == "idle_timeout") {
+      ASSIGN_OR_RETURN(c.tunnel_idle_timeout, r.Duration());
+    } else if (key == "max_per_user") {
+      ASSIGN_OR_RETURN(int64_t n, r.Integer(1, 100000));
+      c.tunnel_max_per_user = static_cast<int>(n);
+    } else if (key == "max_total") {
+      ASSIGN_OR_RETURN(int64_t n, r.Integer(1, 1000000));
+      c.tunnel_max_total = static_cast<int>(n);
+    } else if (key == "proxy_protocol") {
+      ASSIGN_OR_RETURN(c.tunnel_proxy_protocol, r.Bool());
+    } else {
+      return r.Error("unknown key");
+    }
+  }
+  return Status::Ok();
+}
+
 using SectionParser = Status (*)(std::string_view, const toml::table&, Config&);
 
 struct Section {
@@ -279,6 +318,7 @@ struct Section {
 constexpr Section kSections[] = {
     {"server", ParseServer},     {"store", ParseStore},           {"tls", ParseTls},
     {"nftables", ParseNftables}, {"controller", ParseController}, {"auth", ParseAuth},
+    {"tunnel", ParseTunnel},
 };
 
 std::string LineMessage(std::string_view source, const toml::source_region& where,

@@ -32,6 +32,12 @@ struct Config {
   Seconds resync_interval{30};
   // [auth]
   Seconds session_ttl{12 * 3600};
+  // [tunnel]
+  Seconds tunnel_dial_timeout{5};
+  Seconds tunnel_idle_timeout{3600};
+  int tunnel_max_per_user = 16;
+  int tunnel_max_total = 1000;
+  bool tunnel_proxy_protocol = false;  // PROXY protocol v2 header to the target
 
   bool tls() const { return !tls_cert.empty(); }
 };

@@ -1,6 +1,7 @@
 #include "enforce/registry.h"
 
 #include "enforce/nftables/nftables_enforcer.h"
+#include "enforce/tunnel/tunnel_enforcer.h"
 
 namespace pinhole {
 
@@ -36,6 +37,11 @@ EnforcerRegistry DefaultEnforcerRegistry() {
   // error (a name listed twice), caught by the registry tests.
   Status st = registry.Register(std::string(kNftablesBackend),
                                 [](const EnforcerOptions& o) { return NewNftablesEnforcer(o); });
+  assert(st.ok());
+  st = registry.Register(std::string(kTunnelBackend),
+                         [](const EnforcerOptions&) -> Result<std::unique_ptr<Enforcer>> {
+                           return NewTunnelEnforcer();
+                         });
   assert(st.ok());
   (void)st;
   return registry;

@@ -33,7 +33,7 @@ class EnforcerRegistry {
   std::map<std::string, EnforcerFactory, std::less<>> factories_;
 };
 
-// The registry with every built-in backend ("nftables").
+// The registry with every built-in backend ("nftables", "tunnel").
 EnforcerRegistry DefaultEnforcerRegistry();
 
 }  // namespace pinhole

@@ -4,6 +4,7 @@
 
 #include "auth/tokens.h"
 #include "http/client_ip.h"
+#include "http/tunnel/tunnel_service.h"
 
 namespace pinhole {
 namespace {
@@ -134,6 +135,19 @@ Api::Api(ApiContext ctx)
   Route("POST", "/api/v1/leases/{id}/renew", A::kSignedIn, &Api::RenewLease);
 
   Route("GET", "/api/v1/audit", A::kAdmin, &Api::ListAudit);
+  // Tunnels arrive as WebSocket upgrades (TunnelService); a plain GET gets a hint.
+  Route("GET", "/api/v1/tunnel", A::kPublic, &Api::TunnelWithoutUpgrade);
+}
+
+HttpResponse Api::TunnelWithoutUpgrade(Call& call) { return TunnelService::WebSocketRequired(); }
+
+Result<Caller> Api::AuthenticateRequest(const HttpRequest& request) {
+  return Authenticate(request, ctx_.clock.Now());
+}
+
+void Api::LeaseEndedEarly(const Lease& lease) {
+  (void)ctx_.controller.LeaseEnded(lease);
+  if (ctx_.tunnels != nullptr) ctx_.tunnels->CloseLease(lease.id);
 }
 
 void Api::Route(const char* method, const char* pattern, Access access, Handler handler) {

@@ -22,11 +22,16 @@
 
 namespace pinhole {
 
+class TunnelService;
+
 struct ApiContext {
   Store& store;
   Controller& controller;
   const Clock& clock;
   const Config& config;
+  // Optional: tunnels to close when their lease ends early, and to count in
+  // /metrics. Must outlive the Api's last request.
+  TunnelService* tunnels = nullptr;
 };
 
 // The signed-in principal of a request.
@@ -60,6 +65,9 @@ class Api {
  public:
   explicit Api(ApiContext ctx);
   HttpResponse Handle(const HttpRequest& request);
+  // The caller of a request by its bearer token or session cookie (with the
+  // CSRF check on writes), as every signed-in route sees it.
+  Result<Caller> AuthenticateRequest(const HttpRequest& request);
 
  private:
   using Handler = HttpResponse (Api::*)(Call&);
@@ -109,6 +117,9 @@ class Api {
   nlohmann::json LeaseJson(const Lease& lease) const;
   // Ends the owner's active self leases from other addresses that `fresh` covers.
   void SupersedeOlderAddresses(const Call& call, const Lease& fresh);
+  // After a lease ended early (terminated, superseded, revoked): its holes
+  // close and its tunnels are cut.
+  void LeaseEndedEarly(const Lease& lease);
   // Ends every live lease matching `match` (user deleted/disabled, policy deleted).
   void RevokeLeases(const Call& call, const std::function<bool(const Lease&)>& match,
                     const std::string& why);
@@ -118,6 +129,7 @@ class Api {
   HttpResponse Readyz(Call& call);
   HttpResponse Metrics(Call& call);
   HttpResponse ListAudit(Call& call);
+  HttpResponse TunnelWithoutUpgrade(Call& call);
 
   Catalog LoadCatalog();
 

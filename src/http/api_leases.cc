@@ -183,7 +183,7 @@ HttpResponse Api::TerminateLease(Call& call) {
       call.Audit("lease.terminate", "lease/" + std::to_string(ended.id),
                  {{"owner", ended.owner}, {"source", ended.source.ToString()}}));
   if (!updated.ok()) return ErrorResponse(updated.status());
-  (void)ctx_.controller.LeaseEnded(*updated);
+  LeaseEndedEarly(*updated);
   return JsonResponse(200, LeaseJson(*updated));
 }
 
@@ -243,7 +243,7 @@ void Api::SupersedeOlderAddresses(const Call& call, const Lease& fresh) {
                                           {{"old_source", old.source.ToString()},
                                            {"new_source", fresh.source.ToString()},
                                            {"by_lease", fresh.id}}));
-    if (updated.ok()) (void)ctx_.controller.LeaseEnded(*updated);
+    if (updated.ok()) LeaseEndedEarly(*updated);
   }
 }
 
@@ -259,7 +259,7 @@ void Api::RevokeLeases(const Call& call, const std::function<bool(const Lease&)>
     auto updated = ctx_.store.UpdateLease(
         ended, lease.state,
         call.Audit("lease.revoke", "lease/" + std::to_string(lease.id), {{"why", why}}));
-    if (updated.ok()) (void)ctx_.controller.LeaseEnded(*updated);
+    if (updated.ok()) LeaseEndedEarly(*updated);
   }
 }
 

@@ -3,6 +3,7 @@
 
 #include "http/api.h"
 #include "http/json_fields.h"
+#include "http/tunnel/tunnel_service.h"
 
 namespace pinhole {
 
@@ -49,6 +50,19 @@ HttpResponse Api::Metrics(Call& call) {
   metric("pinhole_drift_repairs_total", "counter",
          "Times an enforcement point differed from the store and was repaired", s.drift_repairs);
   metric("pinhole_login_failures_total", "counter", "Failed sign-ins", logins_failed_.load());
+  if (ctx_.tunnels != nullptr) {
+    TunnelStats t = ctx_.tunnels->Stats();
+    metric("pinhole_tunnels_active", "gauge", "Tunnels relaying now", t.active);
+    out +=
+        "# HELP pinhole_tunnel_bytes_total Bytes relayed by tunnels (up: client to target)\n"
+        "# TYPE pinhole_tunnel_bytes_total counter\n";
+    out += fmt::format("pinhole_tunnel_bytes_total{{direction=\"up\"}} {}\n", t.bytes_up);
+    out += fmt::format("pinhole_tunnel_bytes_total{{direction=\"down\"}} {}\n", t.bytes_down);
+    metric("pinhole_tunnel_dial_failures_total", "counter",
+           "Tunnel targets that could not be reached", t.dial_failures);
+    metric("pinhole_tunnels_refused_total", "counter",
+           "Tunnel requests refused (no lease, limits, unreachable target)", t.refused);
+  }
   out +=
       "# HELP pinhole_http_responses_total HTTP responses by status class\n"
       "# TYPE pinhole_http_responses_total counter\n";

@@ -19,6 +19,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/url/parse.hpp>
 #include <mutex>
 #include <thread>
@@ -32,6 +34,7 @@ namespace pinhole {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
@@ -124,6 +127,10 @@ class Connection {
  public:
   virtual ~Connection() = default;
   virtual beast::tcp_stream& Lowest() = 0;
+
+  // Set while the connection is a WebSocket session: how Stop() asks it to
+  // close. Read and written on the connection's strand only.
+  std::function<void()> on_stop;
 };
 
 template <class Stream>
@@ -142,6 +149,73 @@ class ConnectionOf final : public Connection {
 
 using PlainStream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// The WebSocket a session borrows; lives in the connection's coroutine frame.
+template <class Stream>
+class WebSocketOf final : public WebSocket {
+ public:
+  explicit WebSocketOf(Stream& next)
+      : ws_(next), stop_timer_(beast::get_lowest_layer(next).get_executor()) {}
+
+  websocket::stream<Stream&>& ws() { return ws_; }
+
+  asio::awaitable<error_code> Read(std::string& out, bool& text) override {
+    buffer_.clear();
+    auto [ec, n] = co_await ws_.async_read(buffer_, kUseTuple);
+    if (ec) co_return ec;
+    text = ws_.got_text();
+    auto data = buffer_.data();
+    out.assign(static_cast<const char*>(data.data()), data.size());
+    buffer_.clear();
+    co_return ec;
+  }
+
+  asio::awaitable<error_code> Write(std::string_view data, bool text) override {
+    ws_.text(text);
+    auto [ec, n] = co_await ws_.async_write(asio::buffer(data.data(), data.size()), kUseTuple);
+    co_return ec;
+  }
+
+  asio::awaitable<error_code> Close(uint16_t code, std::string_view reason) override {
+    websocket::close_reason cr(static_cast<websocket::close_code>(code), reason.substr(0, 123));
+    auto [ec] = co_await ws_.async_close(cr, kUseTuple);
+    co_return ec;
+  }
+
+  void Abort() override {
+    error_code ec;
+    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ec);
+    beast::get_lowest_layer(ws_).close();
+  }
+
+  void OnServerStop(std::function<void()> fn) override { on_stop_ = std::move(fn); }
+
+  int PeerCloseCode() const override { return ws_.reason().code; }
+
+  // From Stop(), on the strand.
+  void ServerStopping(std::chrono::milliseconds grace) {
+    if (!on_stop_) {
+      Abort();
+      return;
+    }
+    std::function<void()> fn = std::move(on_stop_);
+    on_stop_ = nullptr;
+    fn();
+    stop_timer_.expires_after(grace);
+    // A deadline that already fired may still be queued when this object is
+    // destroyed; the weak flag tells the handler so.
+    stop_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](error_code ec) {
+      if (!ec && !alive.expired()) Abort();
+    });
+  }
+
+ private:
+  websocket::stream<Stream&> ws_;
+  beast::flat_buffer buffer_;
+  asio::steady_timer stop_timer_;
+  std::function<void()> on_stop_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
 
 class HttpServerImpl final : public HttpServer {
  public:
@@ -169,6 +243,11 @@ class HttpServerImpl final : public HttpServer {
   asio::awaitable<void> Serve(std::shared_ptr<ConnectionOf<Stream>> conn);
   template <class Stream>
   asio::awaitable<void> Close(ConnectionOf<Stream>& conn, bool tls_close_notify);
+  asio::awaitable<UpgradeDecision> CallUpgrade(const HttpRequest& request) const;
+  template <class Stream>
+  asio::awaitable<void> RunWebSocket(std::shared_ptr<ConnectionOf<Stream>> conn,
+                                     const http::request<http::string_body>& msg,
+                                     WebSocketSession session, const HttpRequest& request);
   // Turns a parsed message into an HttpRequest; false (with `why`) when the
   // target cannot be decoded.
   bool FillRequest(http::request<http::string_body>& msg, HttpRequest& out, std::string& why) const;
@@ -320,7 +399,13 @@ void HttpServerImpl::Stop() {
   }
   for (auto& c : open) {
     // Runs on the connection's strand; a handler in progress finishes first.
-    asio::post(c->Lowest().get_executor(), [c] { c->Lowest().close(); });
+    asio::post(c->Lowest().get_executor(), [c] {
+      if (c->on_stop) {
+        c->on_stop();
+      } else {
+        c->Lowest().close();
+      }
+    });
   }
   open.clear();
   work_.reset();
@@ -484,6 +569,19 @@ asio::awaitable<void> HttpServerImpl::Serve(std::shared_ptr<ConnectionOf<Stream>
     if (!FillRequest(msg, request, why)) {
       out = JsonError(400, "bad_request", why);
       close = true;
+    } else if (options_.upgrade && websocket::is_upgrade(msg)) {
+      UpgradeDecision decision = co_await CallUpgrade(request);
+      if (decision.accept) {
+        co_await RunWebSocket(conn, msg, std::move(decision.accept), request);
+        co_return;
+      }
+      if (decision.refuse) {
+        // The client expected to stop speaking HTTP; do not keep the connection.
+        out = std::move(*decision.refuse);
+        close = true;
+      } else {
+        out = CallHandler(request);
+      }
     } else {
       head = request.method == "HEAD";
       out = CallHandler(request);
@@ -556,6 +654,66 @@ bool HttpServerImpl::FillRequest(http::request<http::string_body>& msg, HttpRequ
   }
   out.body = std::move(msg.body());
   return true;
+}
+
+asio::awaitable<UpgradeDecision> HttpServerImpl::CallUpgrade(const HttpRequest& request) const {
+  try {
+    co_return co_await options_.upgrade(request);
+  } catch (const std::exception& e) {
+    spdlog::error("http: upgrade hook failed on {} {}: {}", request.method, request.path, e.what());
+  } catch (...) {
+    spdlog::error("http: upgrade hook failed on {} {} with a non-standard exception",
+                  request.method, request.path);
+  }
+  co_return UpgradeDecision{.refuse = JsonError(500, "internal", "internal error")};
+}
+
+template <class Stream>
+asio::awaitable<void> HttpServerImpl::RunWebSocket(std::shared_ptr<ConnectionOf<Stream>> conn,
+                                                   const http::request<http::string_body>& msg,
+                                                   WebSocketSession session,
+                                                   const HttpRequest& request) {
+  beast::tcp_stream& lowest = conn->Lowest();
+  WebSocketOf<Stream> socket(conn->stream);
+  auto& ws = socket.ws();
+  // The WebSocket keeps its own timers from here on.
+  lowest.expires_never();
+  websocket::stream_base::timeout timeouts;
+  timeouts.handshake_timeout = std::chrono::seconds(10);  // also bounds the closing handshake
+  timeouts.idle_timeout = 2 * options_.websocket_ping_interval;  // pings at half of it
+  timeouts.keep_alive_pings = true;
+  ws.set_option(timeouts);
+  ws.set_option(websocket::stream_base::decorator([this](websocket::response_type& res) {
+    // Beast names itself and its version unless a Server field is present.
+    res.set(http::field::server, "pinholed");
+    res.set("X-Content-Type-Options", "nosniff");
+    if (tls_) res.set(http::field::strict_transport_security, kHsts);
+  }));
+  ws.read_message_max(options_.websocket_max_message);
+  ws.auto_fragment(false);
+  auto [aec] = co_await ws.async_accept(msg, kUseTuple);
+  if (aec) {
+    spdlog::debug("http: WebSocket handshake on {} failed: {}", request.path, aec.message());
+    lowest.close();
+    co_return;
+  }
+  const auto grace = options_.websocket_stop_grace;
+  conn->on_stop = [&socket, grace] { socket.ServerStopping(grace); };
+  try {
+    co_await session(socket);
+  } catch (const std::exception& e) {
+    spdlog::error("http: WebSocket session on {} failed: {}", request.path, e.what());
+  } catch (...) {
+    spdlog::error("http: WebSocket session on {} failed with a non-standard exception",
+                  request.path);
+  }
+  conn->on_stop = nullptr;
+  if (ws.is_open()) {
+    // The session ended without closing; tell the peer rather than vanish.
+    co_await socket.Close(static_cast<uint16_t>(websocket::close_code::internal_error),
+                          "internal error");
+  }
+  lowest.close();
 }
 
 HttpResponse HttpServerImpl::CallHandler(const HttpRequest& request) const {

@@ -2,6 +2,7 @@
 // the HTTP API and the portal together, then waits for SIGINT/SIGTERM.
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -13,7 +14,9 @@
 #include "control/controller.h"
 #include "enforce/registry.h"
 #include "http/api.h"
+#include "http/client_ip.h"
 #include "http/portal.h"
+#include "http/tunnel/tunnel_service.h"
 #include "pinhole_version.h"
 #include "store/store.h"
 
@@ -53,7 +56,18 @@ Status BootstrapAdmin(Store& store, const Clock& clock) {
   return Status::Ok();
 }
 
+// Each tunnel holds two sockets, and a busy API many more; the usual soft
+// limit of 1,024 descriptors would cap tunnels near 500.
+void RaiseFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 int Serve(const Config& config, const std::string& web_root) {
+  RaiseFileLimit();
   SystemClock clock;
   auto store = OpenSqliteStore(config.sqlite_path);
   if (!store.ok()) {
@@ -80,15 +94,31 @@ int Serve(const Config& config, const std::string& web_root) {
   controller_options.resync_interval = config.resync_interval;
   Controller controller(**store, clock, std::move(enforcers), controller_options);
 
-  Api api(ApiContext{**store, controller, clock, config});
+  // Declared before the server, so that the server stops (ending every
+  // tunnel) before the tunnels' owner goes away.
+  std::unique_ptr<Api> api;
+  TunnelService tunnels(
+      **store, clock,
+      TunnelOptions{.dial_timeout = config.tunnel_dial_timeout,
+                    .idle_timeout = config.tunnel_idle_timeout,
+                    .max_per_user = config.tunnel_max_per_user,
+                    .max_total = config.tunnel_max_total,
+                    .proxy_protocol = config.tunnel_proxy_protocol},
+      [&api](const HttpRequest& r) { return api->AuthenticateRequest(r); },
+      [&config](const HttpRequest& r) {
+        return ClientAddress(r.peer, r.Header("x-forwarded-for"), r.Header("forwarded"),
+                             config.trusted_proxies);
+      });
+  api = std::make_unique<Api>(ApiContext{**store, controller, clock, config, &tunnels});
   HttpServerOptions server_options;
   server_options.listen = config.listen;
   server_options.tls_cert = config.tls_cert;
   server_options.tls_key = config.tls_key;
+  server_options.upgrade = tunnels.Hook();
   Portal portal = web_root.empty() ? Portal(EmbeddedPortalFiles()) : Portal(web_root);
   if (!web_root.empty()) spdlog::info("serving the portal from {}", web_root);
   auto server = NewHttpServer(server_options, [&api, &portal](const HttpRequest& r) {
-    return Portal::Claims(r) ? portal.Serve(r) : api.Handle(r);
+    return Portal::Claims(r) ? portal.Serve(r) : api->Handle(r);
   });
 
   // Block the signals before any thread starts so that only sigwait sees them.

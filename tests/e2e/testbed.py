@@ -44,6 +44,7 @@ class Testbed:
         self.db = os.path.join(self.tmp, "pinhole.db")
         self.table = table
         self.procs = []
+        self.extra_ns = []
         self.pinholed = None
         self.pinholed_log = None
         self._setup_network()
@@ -63,6 +64,20 @@ class Testbed:
                 run("ip", "netns", "exec", where, "ip", "-6", "addr", "add", addrs["v6"][side] + "/64",
                     "dev", dev, "nodad")
                 run("ip", "netns", "exec", where, "ip", "link", "set", dev, "up")
+
+    def add_private_host(self, name="target", server_addr="10.77.0.1", host_addr="10.77.0.2"):
+        """A namespace reachable from the server's namespace only (no route from the clients).
+        Returns its namespace name; close() removes it."""
+        ns = f"ph-{name}-{self.suffix}"
+        run("ip", "netns", "add", ns)
+        self.extra_ns.append(ns)
+        a, b = f"pht-{self.suffix}", f"phh-{self.suffix}"
+        run("ip", "link", "add", a, "netns", self.server, "type", "veth", "peer", "name", b, "netns", ns)
+        for where, dev, addr in ((self.server, a, server_addr), (ns, b, host_addr)):
+            run("ip", "netns", "exec", where, "ip", "link", "set", "lo", "up")
+            run("ip", "netns", "exec", where, "ip", "addr", "add", addr + "/24", "dev", dev)
+            run("ip", "netns", "exec", where, "ip", "link", "set", dev, "up")
+        return ns
 
     def exec_in(self, ns, *args, **kw):
         return run("ip", "netns", "exec", ns, *args, **kw)
@@ -211,7 +226,7 @@ class Testbed:
                 except subprocess.TimeoutExpired:
                     p.kill()
         # Deleting the namespaces removes their veths, nftables tables and sockets.
-        for ns in [self.server, *self.ns.values()]:
+        for ns in [self.server, *self.ns.values(), *self.extra_ns]:
             run("ip", "netns", "pids", ns, check=False)
             for pid in run("ip", "netns", "pids", ns, check=False).stdout.split():
                 try:

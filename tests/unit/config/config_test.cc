@@ -39,6 +39,11 @@ TEST(ConfigTest, EmptyTextGivesDefaults) {
   EXPECT_EQ(c.nftables_table, "pinhole");
   EXPECT_EQ(c.resync_interval, Seconds(30));
   EXPECT_EQ(c.session_ttl, Seconds(12 * 3600));
+  EXPECT_EQ(c.tunnel_dial_timeout, Seconds(5));
+  EXPECT_EQ(c.tunnel_idle_timeout, Seconds(3600));
+  EXPECT_EQ(c.tunnel_max_per_user, 16);
+  EXPECT_EQ(c.tunnel_max_total, 1000);
+  EXPECT_FALSE(c.tunnel_proxy_protocol);
 }
 
 TEST(ConfigTest, EveryKey) {
@@ -64,6 +69,13 @@ resync_interval = "2m"
 
 [auth]
 session_ttl = "1d"
+
+[tunnel]
+dial_timeout = "3s"
+idle_timeout = "30m"
+max_per_user = 4
+max_total = 50
+proxy_protocol = true
 )");
   EXPECT_EQ(c.listen, (std::vector<std::string>{"0.0.0.0:443", "[::]:443"}));
   EXPECT_EQ(c.public_url, "https://pinhole.example.com");
@@ -78,6 +90,11 @@ session_ttl = "1d"
   EXPECT_EQ(c.nftables_table, "pinhole_2");
   EXPECT_EQ(c.resync_interval, Seconds(120));
   EXPECT_EQ(c.session_ttl, Seconds(86400));
+  EXPECT_EQ(c.tunnel_dial_timeout, Seconds(3));
+  EXPECT_EQ(c.tunnel_idle_timeout, Seconds(1800));
+  EXPECT_EQ(c.tunnel_max_per_user, 4);
+  EXPECT_EQ(c.tunnel_max_total, 50);
+  EXPECT_TRUE(c.tunnel_proxy_protocol);
 }
 
 TEST(ConfigTest, ListenAsSingleStringAndDurationsAsIntegers) {
@@ -128,6 +145,16 @@ INSTANTIATE_TEST_SUITE_P(
                   "test.toml:3: server.lisen: ", "unknown key"},
         ErrorCase{"UnknownKeyStore", "[store]\npath = \"x\"\n",
                   "test.toml:2: store.path: ", "unknown key"},
+        ErrorCase{"TunnelLimitZero", "[tunnel]\nmax_per_user = 0\n",
+                  "test.toml:2: tunnel.max_per_user: ", "must be 1..100000"},
+        ErrorCase{"TunnelLimitNotInteger", "[tunnel]\nmax_total = \"10\"\n",
+                  "test.toml:2: tunnel.max_total: ", "expected an integer"},
+        ErrorCase{"TunnelProxyNotBool", "[tunnel]\nproxy_protocol = \"yes\"\n",
+                  "test.toml:2: tunnel.proxy_protocol: ", "expected true or false"},
+        ErrorCase{"TunnelBadTimeout", "[tunnel]\n\ndial_timeout = \"soon\"\n",
+                  "test.toml:3: tunnel.dial_timeout: ", "invalid duration"},
+        ErrorCase{"TunnelUnknownKey", "[tunnel]\nmax = 1\n",
+                  "test.toml:2: tunnel.max: ", "unknown key"},
         ErrorCase{"UnknownKeyTls", "[tls]\nca = \"x\"\n", "test.toml:2: tls.ca: ", "unknown key"},
         ErrorCase{"UnknownKeyNft", "[nftables]\nfamily = \"inet\"\n",
                   "test.toml:2: nftables.family: ", "unknown key"},

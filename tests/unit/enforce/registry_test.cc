@@ -7,9 +7,12 @@
 namespace pinhole {
 namespace {
 
-TEST(EnforcerRegistryTest, DefaultHasNftables) {
+TEST(EnforcerRegistryTest, DefaultHasNftablesAndTunnel) {
   EnforcerRegistry r = DefaultEnforcerRegistry();
-  EXPECT_EQ(r.Names(), std::vector<std::string>{"nftables"});
+  EXPECT_EQ(r.Names(), (std::vector<std::string>{"nftables", "tunnel"}));
+  auto t = r.Create("tunnel", EnforcerOptions{});
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ((*t)->backend(), "tunnel");
   auto e = r.Create("nftables", EnforcerOptions{});
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   EXPECT_EQ((*e)->backend(), "nftables");

@@ -15,8 +15,21 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <chrono>
 #include <filesystem>
 #include <mutex>
@@ -24,6 +37,7 @@
 #include <thread>
 
 #include "config/config.h"
+#include "http/router.h"
 
 namespace pinhole {
 namespace {
@@ -817,6 +831,302 @@ TEST_F(TlsServerTest, BadCertificateFilesFailStart) {
   o.tls_key = "";
   s = NewHttpServer(o, [](const HttpRequest&) { return HttpResponse{}; });
   EXPECT_FALSE(s->Start().ok());
+}
+
+// ---- WebSocket upgrades ----
+
+namespace asio = boost::asio;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+
+// Runs `body` as the client on a private io_context; a hang fails the test.
+void RunClient(const std::function<asio::awaitable<void>()>& body,
+               std::chrono::milliseconds limit = 10s) {
+  asio::io_context ioc;
+  bool done = false;
+  asio::co_spawn(ioc, body(), [&](std::exception_ptr e) {
+    done = true;
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      ADD_FAILURE() << "client threw: " << ex.what();
+    }
+  });
+  ioc.run_for(limit);
+  EXPECT_TRUE(done) << "client did not finish in time";
+}
+
+tcp::endpoint EndpointOf(const std::string& address) {
+  Result<ListenAddress> a = ParseListenAddress(address);
+  return tcp::endpoint(asio::ip::make_address(a->host), a->port);
+}
+
+// Echoes every message with its type until the connection closes.
+asio::awaitable<void> EchoSession(WebSocket& ws, std::atomic<int>* peer_close_code) {
+  std::string message;
+  bool text = false;
+  for (;;) {
+    boost::system::error_code ec = co_await ws.Read(message, text);
+    if (ec) break;
+    if (co_await ws.Write(message, text)) break;
+  }
+  if (peer_close_code != nullptr) *peer_close_code = ws.PeerCloseCode();
+}
+
+class UpgradeTest : public ServerTest {
+ protected:
+  void StartWithHook(UpgradeHandler hook, std::chrono::milliseconds grace = 2s) {
+    HttpServerOptions o;
+    o.upgrade = std::move(hook);
+    o.websocket_stop_grace = grace;
+    StartServer(o);
+  }
+  // Hook that accepts /ws with `session`, refuses /refuse, passes the rest.
+  UpgradeHandler Hook(WebSocketSession session) {
+    return [this, session](const HttpRequest& r) -> asio::awaitable<UpgradeDecision> {
+      ++hook_calls_;
+      if (r.path == "/ws") {
+        co_return UpgradeDecision{.accept = [this, session](WebSocket& ws) {
+          // The server starts `run` in this same strand turn, so a Stop()
+          // that sees the count finds the session's stop handler in place.
+          auto run = session(ws);
+          ++sessions_started_;
+          return run;
+        }};
+      }
+      if (r.path == "/refuse") {
+        co_return UpgradeDecision{.refuse = JsonError(403, "no_lease", "no lease")};
+      }
+      if (r.path == "/throw") throw std::runtime_error("hook failed");
+      co_return UpgradeDecision{};
+    };
+  }
+
+  // Stop() drops a connection whose session has not started yet, so the stop
+  // tests wait for it.
+  asio::awaitable<void> SessionStarted() {
+    for (int i = 0; i < 500 && sessions_started_.load() == 0; ++i) {
+      asio::steady_timer t(co_await asio::this_coro::executor, 2ms);
+      co_await t.async_wait(kUseTuple);
+    }
+    EXPECT_GT(sessions_started_.load(), 0);
+  }
+
+  std::atomic<int> hook_calls_{0};
+  std::atomic<int> sessions_started_{0};
+};
+
+TEST_F(UpgradeTest, AcceptedSessionRelaysTextAndBinary) {
+  std::atomic<int> peer_code{-1};
+  StartWithHook(Hook([&](WebSocket& ws) { return EchoSession(ws, &peer_code); }));
+  RunClient([&]() -> asio::awaitable<void> {
+    websocket::stream<beast::tcp_stream> ws(co_await asio::this_coro::executor);
+    co_await beast::get_lowest_layer(ws).async_connect(EndpointOf(address_), kUseTuple);
+    websocket::response_type res;
+    auto [hec] = co_await ws.async_handshake(res, "localhost", "/ws?x=1", kUseTuple);
+    EXPECT_FALSE(hec) << hec.message();
+    EXPECT_EQ(res.result_int(), 101);
+    EXPECT_EQ(res["X-Content-Type-Options"], "nosniff");
+    EXPECT_EQ(res[http::field::server], "pinholed");  // not Beast's version
+    beast::flat_buffer b;
+    ws.text(true);
+    co_await ws.async_write(asio::buffer(std::string_view("eof")), kUseTuple);
+    co_await ws.async_read(b, kUseTuple);
+    EXPECT_TRUE(ws.got_text());
+    EXPECT_EQ(beast::buffers_to_string(b.data()), "eof");
+    b.clear();
+    std::string big(300 * 1024, 'z');
+    big[0] = '\0';
+    ws.binary(true);
+    co_await ws.async_write(asio::buffer(big), kUseTuple);
+    co_await ws.async_read(b, kUseTuple);
+    EXPECT_TRUE(ws.got_binary());
+    EXPECT_TRUE(beast::buffers_to_string(b.data()) == big);
+    co_await ws.async_close(websocket::close_code::normal, kUseTuple);
+  });
+  EXPECT_EQ(hook_calls_.load(), 1);
+  EXPECT_EQ(calls_.load(), 0);  // the handler never saw the upgrade
+  for (int i = 0; i < 100 && peer_code.load() == -1; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(peer_code.load(), 1000);
+}
+
+TEST_F(UpgradeTest, RefusalIsSentAndTheConnectionCloses) {
+  StartWithHook(Hook([](WebSocket& ws) { return EchoSession(ws, nullptr); }));
+  Conn c(address_);
+  ASSERT_TRUE(
+      c.Send(Get("/refuse",
+                 "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")));
+  Response r = c.Read();
+  EXPECT_EQ(r.result_int(), 403);
+  EXPECT_EQ(ErrorCode(r), "no_lease");
+  ExpectSecurityHeaders(r, false);
+  EXPECT_TRUE(c.SeesEof());
+  EXPECT_EQ(calls_.load(), 0);
+}
+
+TEST_F(UpgradeTest, PassAndPlainRequestsReachTheHandler) {
+  StartWithHook(Hook([](WebSocket& ws) { return EchoSession(ws, nullptr); }));
+  Conn c(address_);
+  const std::string upgrade =
+      "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+  ASSERT_TRUE(c.Send(Get("/other", upgrade)));
+  Response r = c.Read();
+  EXPECT_EQ(r.result_int(), 200);
+  EXPECT_EQ(Last().path, "/other");
+  // Not an upgrade: the hook is not asked.
+  ASSERT_TRUE(c.Send(Get("/ws")));
+  EXPECT_EQ(c.Read().result_int(), 200);
+  EXPECT_EQ(hook_calls_.load(), 1);
+  EXPECT_EQ(calls_.load(), 2);
+}
+
+TEST_F(UpgradeTest, HookExceptionIs500) {
+  StartWithHook(Hook([](WebSocket& ws) { return EchoSession(ws, nullptr); }));
+  Conn c(address_);
+  ASSERT_TRUE(
+      c.Send(Get("/throw",
+                 "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")));
+  Response r = c.Read();
+  EXPECT_EQ(r.result_int(), 500);
+  // The server still serves.
+  Conn c2(address_);
+  ASSERT_TRUE(c2.Send(Get("/x")));
+  EXPECT_EQ(c2.Read().result_int(), 200);
+}
+
+asio::awaitable<void> CloseGoingAway(WebSocket* ws, bool* closed) {
+  co_await ws->Close(1001, "server shutting down");
+  *closed = true;
+}
+
+// A session that closes with 1001 when told the server stops.
+asio::awaitable<void> PoliteSession(WebSocket& ws) {
+  auto executor = co_await asio::this_coro::executor;
+  bool closing = false;
+  bool closed = false;
+  ws.OnServerStop([&] {
+    closing = true;
+    asio::co_spawn(executor, CloseGoingAway(&ws, &closed), asio::detached);
+  });
+  std::string message;
+  bool text = false;
+  while (!(co_await ws.Read(message, text))) {
+  }
+  // The session must not return while its Close is still running.
+  while (closing && !closed) {
+    asio::steady_timer t(executor, 5ms);
+    co_await t.async_wait(kUseTuple);
+  }
+}
+
+TEST_F(UpgradeTest, StopClosesSessionsWith1001) {
+  StartWithHook(Hook(PoliteSession));
+  std::thread stopper;
+  auto started = std::chrono::steady_clock::now();
+  RunClient([&]() -> asio::awaitable<void> {
+    websocket::stream<beast::tcp_stream> ws(co_await asio::this_coro::executor);
+    co_await beast::get_lowest_layer(ws).async_connect(EndpointOf(address_), kUseTuple);
+    auto [hec] = co_await ws.async_handshake("localhost", "/ws", kUseTuple);
+    EXPECT_FALSE(hec);
+    co_await SessionStarted();
+    stopper = std::thread([this] { server_->Stop(); });
+    beast::flat_buffer b;
+    auto [rec, n] = co_await ws.async_read(b, kUseTuple);
+    EXPECT_EQ(rec, websocket::error::closed) << rec.message();
+    EXPECT_EQ(ws.reason().code, 1001);
+    EXPECT_EQ(std::string(ws.reason().reason.c_str()), "server shutting down");
+  });
+  stopper.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);  // no grace period needed
+}
+
+TEST_F(UpgradeTest, StopAbortsSessionsThatDoNotClose) {
+  // Registers for the stop but never closes: aborted after the grace period.
+  StartWithHook(Hook([](WebSocket& ws) -> asio::awaitable<void> {
+                  ws.OnServerStop([] {});
+                  std::string m;
+                  bool t;
+                  while (!(co_await ws.Read(m, t))) {
+                  }
+                }),
+                300ms);
+  std::thread stopper;
+  std::chrono::steady_clock::time_point stop_at;
+  RunClient([&]() -> asio::awaitable<void> {
+    websocket::stream<beast::tcp_stream> ws(co_await asio::this_coro::executor);
+    co_await beast::get_lowest_layer(ws).async_connect(EndpointOf(address_), kUseTuple);
+    auto [hec] = co_await ws.async_handshake("localhost", "/ws", kUseTuple);
+    EXPECT_FALSE(hec);
+    co_await SessionStarted();
+    stop_at = std::chrono::steady_clock::now();
+    stopper = std::thread([this] { server_->Stop(); });
+    beast::flat_buffer b;
+    auto [rec, n] = co_await ws.async_read(b, kUseTuple);
+    EXPECT_TRUE(rec);
+    EXPECT_NE(rec, websocket::error::closed) << rec.message();  // dropped, not closed
+  });
+  stopper.join();
+  auto took = std::chrono::steady_clock::now() - stop_at;
+  EXPECT_GE(took, 250ms);
+  EXPECT_LT(took, 2s);
+}
+
+TEST_F(UpgradeTest, StopDropsSessionsWithoutAStopHandler) {
+  StartWithHook(Hook([](WebSocket& ws) { return EchoSession(ws, nullptr); }), 5s);
+  std::thread stopper;
+  auto started = std::chrono::steady_clock::now();
+  RunClient([&]() -> asio::awaitable<void> {
+    websocket::stream<beast::tcp_stream> ws(co_await asio::this_coro::executor);
+    co_await beast::get_lowest_layer(ws).async_connect(EndpointOf(address_), kUseTuple);
+    auto [hec] = co_await ws.async_handshake("localhost", "/ws", kUseTuple);
+    EXPECT_FALSE(hec);
+    co_await SessionStarted();
+    stopper = std::thread([this] { server_->Stop(); });
+    beast::flat_buffer b;
+    auto [rec, n] = co_await ws.async_read(b, kUseTuple);
+    EXPECT_TRUE(rec);
+  });
+  stopper.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+}
+
+TEST_F(TlsServerTest, WebSocketOverTls) {
+  HttpServerOptions o;
+  o.tls_cert = cert_;
+  o.tls_key = key_;
+  o.upgrade = [](const HttpRequest& r) -> asio::awaitable<UpgradeDecision> {
+    EXPECT_TRUE(r.tls);
+    co_return UpgradeDecision{.accept = [](WebSocket& ws) { return EchoSession(ws, nullptr); }};
+  };
+  StartServer(o);
+  RunClient([&]() -> asio::awaitable<void> {
+    asio::ssl::context ctx(asio::ssl::context::tls_client);
+    ctx.load_verify_file(cert_);
+    ctx.set_verify_mode(asio::ssl::verify_peer);
+    websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws(co_await asio::this_coro::executor,
+                                                               ctx);
+    co_await beast::get_lowest_layer(ws).async_connect(EndpointOf(address_), kUseTuple);
+    auto [tec] =
+        co_await ws.next_layer().async_handshake(asio::ssl::stream_base::client, kUseTuple);
+    EXPECT_FALSE(tec) << tec.message();
+    websocket::response_type res;
+    auto [hec] = co_await ws.async_handshake(res, "localhost", "/ws", kUseTuple);
+    EXPECT_FALSE(hec) << hec.message();
+    EXPECT_THAT(std::string(res[http::field::strict_transport_security]), StartsWith("max-age="));
+    ws.binary(true);
+    co_await ws.async_write(asio::buffer(std::string_view("over tls")), kUseTuple);
+    beast::flat_buffer b;
+    co_await ws.async_read(b, kUseTuple);
+    EXPECT_EQ(beast::buffers_to_string(b.data()), "over tls");
+    auto [cec] = co_await ws.async_close(websocket::close_code::normal, kUseTuple);
+    EXPECT_FALSE(cec) << cec.message();
+  });
 }
 
 }  // namespace

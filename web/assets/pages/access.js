@@ -76,7 +76,18 @@ function coveringLease(grant, live) {
 
 function whereText(s) {
   const where = s.protocol === 'tcp' || s.protocol === 'udp' ? `${s.protocol.toUpperCase()} ${s.ports}` : s.protocol;
-  return [where, s.backend].filter(Boolean).join(' · ');
+  const how = s.backend === 'tunnel' ? 'through Pinhole' : s.backend;
+  return [where, how].filter(Boolean).join(' · ');
+}
+
+// Tunnel services open no hole: say how to reach them.
+function tunnelHint(lease) {
+  const tunnels = (lease.rules || []).filter((r) => r.backend === 'tunnel').map((r) => r.service);
+  if (!tunnels.length) return null;
+  const name = tunnels[0];
+  return h('p', null, 'Reach ', h('strong', null, tunnels.join(', ')), ' through Pinhole with the command-line client: ',
+    h('code', null, `pinhole tunnel ${name} --local-port 2222`), ', or for SSH ',
+    h('code', null, `ssh -o ProxyCommand='pinhole connect ${name}' you@${name}`), '.');
 }
 
 function serviceLine(s) {
@@ -250,6 +261,7 @@ function leaseResult(lease) {
       h('p', null, 'For ', h('code', null, lease.source_cidr), ' until ', timeEl(lease.expires_at),
         ` (${humanDuration(secondsUntil(lease.expires_at))}).`),
       h('div', { class: 'badges', 'aria-label': 'Rules' }, rules.map((r) => ruleBadge(r))),
+      tunnelHint(lease),
       h('p', null, h('a', { href: '/leases' }, 'See it in My leases')));
   }
   if (lease.state === 'pending_approval') {
