@@ -333,6 +333,8 @@ const char* CloseCodeMeaning(int code) {
       return "server shutting down";
     case 1002:
       return "protocol error";
+    case 1003:
+      return "unsupported message";
     case 1005:
       return "closed without a status";
     case 1008:

@@ -2,6 +2,7 @@
 #include "core/duration.h"
 #include "core/lease_state.h"
 #include "core/policy.h"
+#include "enforce/tunnel/tunnel_enforcer.h"
 #include "http/api.h"
 #include "http/json_fields.h"
 
@@ -231,6 +232,12 @@ void Api::SupersedeOlderAddresses(const Call& call, const Lease& fresh) {
     if (old.id == fresh.id || old.source == fresh.source) {
       continue;
     }
+    // Tunnels do not depend on the address, so a new address supersedes
+    // nothing there: ending the old lease would only cut live sessions.
+    bool tunnels_only = std::all_of(old.services.begin(), old.services.end(), [&](const auto& s) {
+      return ctx_.controller.BackendOf(s) == kTunnelBackend;
+    });
+    if (tunnels_only) continue;
     bool covered = std::all_of(old.services.begin(), old.services.end(), [&](const auto& s) {
       return std::find(fresh.services.begin(), fresh.services.end(), s) != fresh.services.end();
     });

@@ -115,6 +115,7 @@ int Serve(const Config& config, const std::string& web_root) {
   server_options.tls_cert = config.tls_cert;
   server_options.tls_key = config.tls_key;
   server_options.upgrade = tunnels.Hook();
+  server_options.websocket_max_message = kTunnelMaxMessage;
   Portal portal = web_root.empty() ? Portal(EmbeddedPortalFiles()) : Portal(web_root);
   if (!web_root.empty()) spdlog::info("serving the portal from {}", web_root);
   auto server = NewHttpServer(server_options, [&api, &portal](const HttpRequest& r) {

@@ -45,6 +45,12 @@ class TunnelEnforcer final : public Enforcer {
       return Status::Invalid("invalid_target", "service \"" + service.name +
                                                    "\": a tunnel carries TCP only (protocol tcp)");
     }
+    if (service.keep_established) {
+      return Status::Invalid("invalid_target",
+                             "service \"" + service.name +
+                                 "\": keep_established does not apply to tunnels, which always "
+                                 "end with their lease");
+    }
     if (service.ports &&
         (service.ports->first != target.port || service.ports->last != target.port)) {
       return Status::Invalid("invalid_target", "service \"" + service.name +

@@ -207,7 +207,14 @@ asio::awaitable<void> TunnelService::Tunnel::Run(WebSocket& ws) {
   // CloseLease may have run between the lease check and Register().
   CheckLease();
 
-  co_await ((Up() && Down()) || Watch());
+  try {
+    co_await ((Up() && Down()) || Watch());
+  } catch (const std::exception& e) {
+    // Nothing may skip the accounting below: the slot, the gauge and the
+    // one tunnel.end event.
+    spdlog::error("tunnel {}: {}", lease_.id, e.what());
+    reason_ = "server error";
+  }
 
   finished_ = true;
   error_code ec;
@@ -242,7 +249,7 @@ asio::awaitable<void> TunnelService::Tunnel::Up() {
     Touch();
     if (text) {
       if (message != "eof") {
-        RequestClose(kCloseUnsupported, "client closed");
+        RequestClose(kCloseUnsupported, "protocol error");
         continue;
       }
       if (up_eof_) continue;
@@ -252,7 +259,7 @@ asio::awaitable<void> TunnelService::Tunnel::Up() {
       continue;
     }
     if (up_eof_) {
-      RequestClose(kCloseProtocolError, "client closed");
+      RequestClose(kCloseProtocolError, "protocol error");
       continue;
     }
     auto [wec, n] = co_await asio::async_write(socket_, asio::buffer(message), kUseTuple);
@@ -390,6 +397,12 @@ asio::awaitable<UpgradeDecision> TunnelService::Upgrade(const HttpRequest& reque
   if (caller->via_cookie) {
     co_return UpgradeDecision{
         .refuse = Refuse(401, "unauthenticated", "tunnels need an Authorization: Bearer token")};
+  }
+  // As for every API route: a password that must change unlocks nothing else.
+  if (caller->user.must_change_password) {
+    co_return UpgradeDecision{.refuse = Refuse(403, "password_change_required",
+                                               "change your password first (pinhole passwd or "
+                                               "the portal)")};
   }
   auto param = request.query.find("service");
   if (param == request.query.end() || param->second.empty()) {

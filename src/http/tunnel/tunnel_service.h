@@ -46,6 +46,9 @@
 namespace pinhole {
 
 inline constexpr std::string_view kTunnelPath = "/api/v1/tunnel";
+// The largest WebSocket message a tunnel client may send (the CLI sends at
+// most 256 KiB at a time); for HttpServerOptions::websocket_max_message.
+inline constexpr size_t kTunnelMaxMessage = 256 * 1024;
 
 struct TunnelOptions {
   std::chrono::milliseconds dial_timeout{5'000};

@@ -54,6 +54,9 @@ TEST(TunnelEnforcerTest, ValidatesProtocolAndPorts) {
   auto udp = TunnelService(R"({"address":"10.0.0.5","port":22})");
   udp.protocol = Protocol::kUdp;
   EXPECT_EQ(e->ValidateService(udp).reason(), "invalid_target");
+  auto kept = TunnelService(R"({"address":"10.0.0.5","port":22})");
+  kept.keep_established = true;
+  EXPECT_EQ(e->ValidateService(kept).reason(), "invalid_target");
   auto other = TunnelService(R"({"address":"10.0.0.5","port":22})");
   other.backend = "nftables";
   EXPECT_EQ(e->ValidateService(other).reason(), "invalid_target");

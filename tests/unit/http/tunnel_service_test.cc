@@ -593,6 +593,18 @@ TEST_F(TunnelServiceTest, NoLeaseIs403AndAudited) {
   EXPECT_EQ(target_.connections(), 0u);
 }
 
+TEST_F(TunnelServiceTest, PasswordThatMustChangeOpensNoTunnel) {
+  bob_.must_change_password = true;  // the authenticator hands out this copy
+  StartServer();
+  RunClient([&]() -> asio::awaitable<void> {
+    Opened o = co_await Open("ssh");
+    EXPECT_EQ(o.status, 403);
+    EXPECT_EQ(o.code, "password_change_required");
+  });
+  EXPECT_EQ(target_.connections(), 0u);
+  EXPECT_EQ(Events("tunnel.start").size(), 0u);
+}
+
 TEST_F(TunnelServiceTest, TerminatedLeaseIsNoLease) {
   Lease ended = lease_;
   ended.state = LeaseState::kTerminated;
