@@ -73,7 +73,9 @@ bool Same(const Policy& a, const Policy& b) {
          a.services == b.services && a.access_groups == b.access_groups &&
          a.default_duration == b.default_duration && a.max_duration == b.max_duration &&
          a.recipients == b.recipients && a.min_prefix_v4 == b.min_prefix_v4 &&
-         a.min_prefix_v6 == b.min_prefix_v6;
+         a.min_prefix_v6 == b.min_prefix_v6 && a.approval == b.approval &&
+         a.activate_on == b.activate_on && a.notify_admins == b.notify_admins &&
+         a.schedule == b.schedule && a.may_outlive_window == b.may_outlive_window;
 }
 
 // How deeply arrays and objects nest in JSON text (brackets inside strings

@@ -148,10 +148,14 @@ void AddResource(CLI::App& admin, Context& ctx, Action& action, std::shared_ptr<
                       Status::Invalid("usage", "nothing to change; give at least one option"));
                 }
                 return WithApi(c, [&](ApiClient& api) {
-                  if (body->contains("min_prefix") && (*body)["min_prefix"].size() < 2) {
+                  bool partial_prefix =
+                      body->contains("min_prefix") && (*body)["min_prefix"].size() < 2;
+                  if (partial_prefix || SchedulePartial(*body)) {
                     Result<Json> current = api.Get(r->ItemPath(*update_name));
                     if (!current.ok()) return c.ApiFailure(current.status());
                     CompleteMinPrefix(*body, *current);
+                    Status completed = CompleteSchedule(*body, *current);
+                    if (!completed.ok()) return c.UsageFailure(completed);
                   }
                   return WriteResult(c, *r, api.Patch(r->ItemPath(*update_name), *body), "Updated",
                                      *update_name);
@@ -186,7 +190,7 @@ void AddList(CLI::App* cmd, const std::string& name, ListOption& list, const std
 BodyFn BindUsers(CLI::App* cmd, bool creating) {
   struct Flags {
     std::optional<std::string> email, role;
-    bool password_stdin = false, generate = false;
+    bool password_stdin = false, generate = false, send_welcome = false, include_password = false;
     BoolFlag must_change, disabled;
     ListOption groups;
   };
@@ -203,9 +207,19 @@ BodyFn BindUsers(CLI::App* cmd, bool creating) {
             "Require a new password at the next login");
   AddSwitch(cmd, creating, "--disabled", "--enabled", f->disabled, "The account cannot sign in");
   AddList(cmd, "--group", f->groups, "Member of this group (repeatable)");
+  if (creating) {
+    cmd->add_flag("--send-welcome", f->send_welcome,
+                  "Email the new user a welcome message with a link to choose a password "
+                  "(needs email configured on the server)");
+    cmd->add_flag("--include-password", f->include_password,
+                  "With --send-welcome: put the password (--password-stdin or "
+                  "--generate-password) in the email instead of the link");
+  }
   return [f](Context& ctx) -> Result<Json> {
     UserFlags flags{f->email,          f->role,        std::nullopt, f->must_change.Get(),
                     f->disabled.Get(), f->groups.Get()};
+    if (f->send_welcome) flags.send_welcome = true;
+    if (f->include_password) flags.include_password = true;
     std::optional<std::string> generated;
     if (f->password_stdin) {
       ASSIGN_OR_RETURN(flags.password, ReadLine(ctx.in()));
@@ -313,10 +327,11 @@ std::vector<std::string> AccessGroupRow(const Json& a, Time) {
 
 BodyFn BindPolicies(CLI::App* cmd, bool creating) {
   struct Flags {
-    std::optional<std::string> rename, default_duration, max_duration, approval;
-    ListOption users, groups, services, access_groups, recipients;
+    std::optional<std::string> rename, default_duration, max_duration, approval, activate_on,
+        schedule_tz;
+    ListOption users, groups, services, access_groups, recipients, windows;
     std::optional<int> min_v4, min_v6;
-    BoolFlag notify_admins;
+    BoolFlag notify_admins, may_outlive_window;
   };
   auto f = std::make_shared<Flags>();
   if (!creating) cmd->add_option("--rename", f->rename, "New name");
@@ -337,9 +352,22 @@ BodyFn BindPolicies(CLI::App* cmd, bool creating) {
   cmd->add_option("--min-prefix-v6", f->min_v6,
                   "Widest IPv6 CIDR allowed, as a prefix length (e.g. 56)");
   cmd->add_option("--approval", f->approval, "auto, or admin (an admin approves each lease)");
+  cmd->add_option("--activate-on", f->activate_on,
+                  "With --approval admin: where an approved lease opens: request_address (the "
+                  "address it was asked from) or next_login (the owner's next sign-in)");
   AddSwitch(cmd, creating, "--notify-admins", "--no-notify-admins", f->notify_admins,
-            "Email admins about each lease");
-  return [f](Context&) {
+            "Tell admins about each lease, also when it opens without approval");
+  cmd->add_option("--schedule-tz", f->schedule_tz,
+                  "Time zone of the --window times, an IANA name such as Europe/Berlin");
+  AddList(cmd, "--window", f->windows,
+          "When leases may be requested, e.g. 'mon-fri 08:00-18:00' or 'fri-sat 22:00-02:00' "
+          "(repeatable; days: mon..sun, ranges, comma lists, weekdays, weekend, daily; "
+          "an end before the start crosses midnight). " +
+              std::string(creating ? "Without it: any time" : "'' = any time"));
+  AddSwitch(cmd, creating, "--may-outlive-window", "--no-may-outlive-window",
+            f->may_outlive_window,
+            "A lease may run past the end of its schedule window (default: it ends with it)");
+  return [f, creating](Context&) {
     PolicyFlags flags;
     flags.name = f->rename;
     flags.users = f->users.Get();
@@ -353,8 +381,30 @@ BodyFn BindPolicies(CLI::App* cmd, bool creating) {
     flags.min_prefix_v6 = f->min_v6;
     flags.approval = f->approval;
     flags.notify_admins = f->notify_admins.Get();
-    return PolicyBody(flags);
+    flags.activate_on = f->activate_on;
+    flags.may_outlive_window = f->may_outlive_window.Get();
+    flags.schedule_tz = f->schedule_tz;
+    flags.windows = f->windows.Get();
+    return PolicyBody(flags, creating);
   };
+}
+
+// "mon-fri 08:00-18:00, sat 10:00-12:00 Europe/Berlin"; "" when always.
+std::string ScheduleText(const Json& p) {
+  if (!p.is_object() || !p.contains("schedule") || !p["schedule"].is_object()) return "";
+  const Json& s = p["schedule"];
+  std::string out;
+  if (s.contains("windows") && s["windows"].is_array()) {
+    for (const auto& w : s["windows"]) {
+      if (!out.empty()) out += ", ";
+      std::string days;
+      if (w.contains("days") && w["days"].is_array()) {
+        for (const auto& d : w["days"]) days += (days.empty() ? "" : ",") + CellText(d);
+      }
+      out += days + " " + FieldText(w, "from") + "-" + FieldText(w, "to");
+    }
+  }
+  return out + " " + FieldText(s, "timezone");
 }
 
 std::vector<std::string> PolicyRow(const Json& p, Time) {
@@ -366,7 +416,8 @@ std::vector<std::string> PolicyRow(const Json& p, Time) {
           FieldText(p, "access_groups"),
           FieldText(p, "default_duration"),
           FieldText(p, "max_duration"),
-          FieldText(p, "approval")};
+          FieldText(p, "approval"),
+          ScheduleText(p)};
 }
 
 // ---- audit ----
@@ -404,6 +455,104 @@ int Audit(Context& ctx, const AuditFlags& flags) {
   });
 }
 
+// ---- approvals ----
+
+struct DecideFlags {
+  std::string id;
+  std::optional<std::string> reason;
+};
+
+int Decide(Context& ctx, const DecideFlags& flags, const std::string& verb) {
+  Json body = Json::object();
+  if (flags.reason) body["reason"] = *flags.reason;
+  return WithApi(ctx, [&](ApiClient& api) {
+    Result<Json> reply =
+        api.Post("/api/v1/leases/" + EscapePathSegment(flags.id) + "/" + verb, body);
+    if (!reply.ok()) return ctx.ApiFailure(reply.status());
+    if (ctx.flags.json) {
+      ctx.PrintJson(*reply);
+    } else {
+      ctx.out() << RenderLeaseSummary(*reply, verb == "approve" ? "was approved and " : "",
+                                      ctx.Now());
+      for (const std::string& problem : RuleProblems(*reply)) {
+        ctx.err() << "pinhole: warning: " << problem << "\n";
+      }
+    }
+    return kExitOk;
+  });
+}
+
+int Pending(Context& ctx) {
+  return WithApi(ctx, [&](ApiClient& api) {
+    Result<Json> reply = api.Get("/api/v1/leases?state=pending_approval");
+    if (!reply.ok()) return ctx.ApiFailure(reply.status());
+    if (ctx.flags.json) {
+      ctx.PrintJson(*reply);
+      return kExitOk;
+    }
+    const Json& items = Items(*reply);
+    if (items.empty()) {
+      ctx.out() << "Nothing is waiting for approval.\n";
+      return kExitOk;
+    }
+    Table table({"ID", "OWNER", "SERVICES", "SOURCE", "FOR", "ASKED", "DECIDE BY", "REASON"});
+    Time now = ctx.Now();
+    for (const auto& l : items) {
+      std::string source = FieldText(l, "source_cidr");
+      Json recipient = l.is_object() ? l.value("recipient", Json::object()) : Json::object();
+      if (source.empty() && FieldText(recipient, "kind") == "invite") {
+        source = "invite: " + FieldText(recipient, "email");
+      }
+      table.AddRow({FieldText(l, "id"), FieldText(l, "owner"), FieldText(l, "services"), source,
+                    FieldText(l, "duration"), RelativeFieldText(l, "created_at", now),
+                    RelativeFieldText(l, "expires_at", now), FieldText(l, "reason")});
+    }
+    ctx.PrintTable(table);
+    ctx.err() << "(decide with: pinhole admin approve ID | pinhole admin deny ID)\n";
+    return kExitOk;
+  });
+}
+
+// ---- notifications ----
+
+struct OutboxFlags {
+  std::optional<std::string> state;
+  std::optional<int> limit;
+};
+
+int Outbox(Context& ctx, const OutboxFlags& flags) {
+  std::map<std::string, std::optional<std::string>> query;
+  query["state"] = flags.state;
+  if (flags.limit) query["limit"] = std::to_string(*flags.limit);
+  return WithApi(ctx, [&](ApiClient& api) {
+    Result<Json> reply = api.Get("/api/v1/outbox" + QueryString(query));
+    if (!reply.ok()) return ctx.ApiFailure(reply.status());
+    if (ctx.flags.json) {
+      ctx.PrintJson(*reply);
+      return kExitOk;
+    }
+    const Json& items = Items(*reply);
+    if (items.empty()) {
+      ctx.out() << "No notifications.\n";
+      return kExitOk;
+    }
+    Table table({"ID", "STATE", "CHANNEL", "TARGET", "EVENT", "TRIES", "CREATED", "NEXT/SENT",
+                 "LAST ERROR"});
+    Time now = ctx.Now();
+    for (const auto& m : items) {
+      std::string state = FieldText(m, "state");
+      std::string when = state == "sent"      ? RelativeFieldText(m, "sent_at", now)
+                         : state == "pending" ? RelativeFieldText(m, "next_attempt_at", now)
+                                              : "";
+      table.AddRow({FieldText(m, "id"), state, FieldText(m, "channel"), FieldText(m, "target"),
+                    FieldText(m, "event"), FieldText(m, "attempts"),
+                    RelativeFieldText(m, "created_at", now), when, FieldText(m, "last_error")});
+    }
+    ctx.PrintTable(table);
+    return kExitOk;
+  });
+}
+
 std::shared_ptr<Resource> MakeResource(std::string command, std::string singular,
                                        std::string name_key, std::vector<std::string> headers,
                                        RowFn row) {
@@ -420,7 +569,8 @@ std::shared_ptr<Resource> MakeResource(std::string command, std::string singular
 }  // namespace
 
 void AddAdminCommands(CLI::App& app, Context& ctx, Action& action) {
-  CLI::App* admin = app.add_subcommand("admin", "Manage users, groups, services, policies, audit");
+  CLI::App* admin = app.add_subcommand(
+      "admin", "Manage users, groups, services, policies; approvals, audit, notifications");
   admin->require_subcommand(1);
 
   AddResource(*admin, ctx, action,
@@ -442,7 +592,7 @@ void AddAdminCommands(CLI::App& app, Context& ctx, Action& action) {
   AddResource(*admin, ctx, action,
               MakeResource("policies", "policy", "name",
                            {"ID", "NAME", "USERS", "GROUPS", "SERVICES", "ACCESS-GROUPS", "DEFAULT",
-                            "MAX", "APPROVAL"},
+                            "MAX", "APPROVAL", "SCHEDULE"},
                            PolicyRow),
               "Who may open which services, for how long", BindPolicies, "Policy name");
 
@@ -452,6 +602,28 @@ void AddAdminCommands(CLI::App& app, Context& ctx, Action& action) {
   cmd->add_option("--after", audit->after, "Only events after this sequence number")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--limit", audit->limit, "At most this many events")->check(CLI::PositiveNumber);
+
+  for (const char* verb : {"approve", "deny"}) {
+    auto decide = std::make_shared<DecideFlags>();
+    std::string v = verb;
+    cmd = AddLeaf(*admin, verb,
+                  v == "approve" ? "Approve a request that waits for approval (opens the access)"
+                                 : "Deny a request that waits for approval",
+                  ctx, action, [decide, v](Context& c) { return Decide(c, *decide, v); });
+    cmd->add_option("id", decide->id, "Lease id (see: pinhole admin pending)")->required();
+    cmd->add_option("--reason", decide->reason,
+                    v == "approve" ? "A note, kept in the audit log and told to the requester"
+                                   : "Why, told to the requester and kept in the audit log");
+  }
+  AddLeaf(*admin, "pending", "List requests waiting for an admin's approval", ctx, action,
+          [](Context& c) { return Pending(c); });
+
+  auto outbox = std::make_shared<OutboxFlags>();
+  cmd = AddLeaf(*admin, "outbox", "Notifications (emails, webhooks) and their delivery state",
+                ctx, action, [outbox](Context& c) { return Outbox(c, *outbox); });
+  cmd->add_option("--state", outbox->state, "Only pending, sent or failed ones")
+      ->check(CLI::IsMember({"pending", "sent", "failed"}));
+  cmd->add_option("--limit", outbox->limit, "At most this many")->check(CLI::PositiveNumber);
 }
 
 }  // namespace pinhole::cli

@@ -20,50 +20,21 @@ bool HasValue(const nlohmann::json& object, const char* key) {
 
 // Problems with individual rules go to stderr: the lease exists, but a hole
 // may not be open yet.
-void WarnAboutRules(Context& ctx, const nlohmann::json& lease) {
-  if (!lease.is_object() || !lease.contains("rules") || !lease["rules"].is_array()) return;
-  for (const auto& rule : lease["rules"]) {
-    if (FieldText(rule, "status") != "error") continue;
-    ctx.err() << "pinhole: warning: " << Printable(FieldText(rule, "service")) << " ("
-              << Printable(FieldText(rule, "backend"))
-              << "): " << Printable(FieldText(rule, "error")) << "\n";
-  }
-}
-
-std::string StateSentence(const nlohmann::json& lease) {
-  std::string state = FieldText(lease, "state");
-  if (state == "pending_approval") return "is waiting for an admin's approval";
-  if (state == "invited") {
-    std::string email = FieldText(lease.value("recipient", nlohmann::json::object()), "email");
-    return email.empty() ? "is waiting for the invitation to be accepted"
-                         : "is waiting for " + email + " to accept the invitation";
-  }
-  return "is " + (state.empty() ? std::string("in an unknown state") : state);
-}
-
 void PrintLeaseSummary(Context& ctx, const nlohmann::json& lease, const std::string& verb) {
-  ctx.out() << "Lease " << Printable(FieldText(lease, "id")) << " " << verb
-            << Printable(StateSentence(lease)) << ".\n";
-  std::vector<std::pair<std::string, std::string>> fields = {
-      {"source", FieldText(lease, "source_cidr")},
-      {"services", FieldText(lease, "services")},
-  };
-  if (HasValue(lease, "ended_at")) {
-    fields.emplace_back("ended", TimeFieldText(lease, "ended_at", ctx.Now()));
-  } else {
-    fields.emplace_back("expires", TimeFieldText(lease, "expires_at", ctx.Now()));
+  ctx.out() << RenderLeaseSummary(lease, verb, ctx.Now());
+  for (const std::string& problem : RuleProblems(lease)) {
+    ctx.err() << "pinhole: warning: " << problem << "\n";
   }
-  std::string rendered = RenderFields(fields);
-  // Indent the block under the headline.
-  std::string indented;
-  size_t start = 0;
-  while (start < rendered.size()) {
-    size_t end = rendered.find('\n', start);
-    indented += "  " + rendered.substr(start, end - start + 1);
-    start = end + 1;
-  }
-  ctx.out() << indented;
-  WarnAboutRules(ctx, lease);
+}
+
+// The SOURCE cell: an invitation nobody opened yet has no address.
+std::string SourceCell(const nlohmann::json& lease) {
+  std::string source = FieldText(lease, "source_cidr");
+  if (!source.empty()) return source;
+  nlohmann::json recipient =
+      lease.is_object() ? lease.value("recipient", nlohmann::json::object()) : nlohmann::json();
+  if (FieldText(recipient, "kind") == "invite") return "invite: " + FieldText(recipient, "email");
+  return source;
 }
 
 std::string ExpiresCell(const nlohmann::json& lease, Time now) {
@@ -83,12 +54,14 @@ int PrintLeaseOrJson(Context& ctx, const Result<nlohmann::json>& reply, const st
 
 struct OpenFlags {
   std::vector<std::string> services;
-  std::optional<std::string> duration, cidr, invite, reason, access_group;
+  std::optional<std::string> duration, cidr, invite, reason, access_group, invite_expires;
+  bool no_email = false;
 };
 
 int Open(Context& ctx, const OpenFlags& flags) {
-  LeaseFlags lease{flags.services, flags.access_group, flags.duration,
-                   flags.cidr,     flags.invite,       flags.reason};
+  LeaseFlags lease{flags.services, flags.access_group, flags.duration, flags.cidr,
+                   flags.invite,   flags.reason,       std::nullopt,   flags.invite_expires};
+  if (flags.no_email) lease.send_email = false;
   Result<nlohmann::json> body = LeaseRequestBody(lease);
   if (!body.ok()) return ctx.UsageFailure(body.status());
   return WithApi(
@@ -119,7 +92,7 @@ int List(Context& ctx, const ListFlags& flags) {
     Table table({"ID", "STATE", "SOURCE", "SERVICES", "EXPIRES", "OWNER"});
     for (const auto& lease : items) {
       table.AddRow({FieldText(lease, "id"), FieldText(lease, "state"),
-                    FieldText(lease, "source_cidr"), FieldText(lease, "services"),
+                    SourceCell(lease), FieldText(lease, "services"),
                     ExpiresCell(lease, ctx.Now()), FieldText(lease, "owner")});
     }
     ctx.PrintTable(table);
@@ -187,6 +160,11 @@ void AddLeaseCommands(CLI::App& app, Context& ctx, Action& action) {
                   "Open for this network (e.g. 198.51.100.0/28) instead of your address");
   cmd->add_option("--invite", open->invite,
                   "Invite this email: the hole opens for the address they confirm from");
+  cmd->add_flag("--no-email", open->no_email,
+                "With --invite: do not email the link; it is printed for you to pass on");
+  cmd->add_option("--invite-expires", open->invite_expires,
+                  "With --invite: how long the link stays usable, e.g. 3d (default: the "
+                  "server's, usually 7d)");
   cmd->add_option("--reason", open->reason, "Why you need access (shown to admins)");
   cmd->add_option("--access-group", open->access_group,
                   "Open every service of this access group instead of naming services");
@@ -196,10 +174,12 @@ void AddLeaseCommands(CLI::App& app, Context& ctx, Action& action) {
                 [list](Context& c) { return List(c, *list); });
   cmd->add_flag("--all", list->all, "Everyone's leases (admins only)");
   cmd->add_option("--state", list->state,
-                  "Only leases in this state: active, pending_approval, invited or ended");
+                  "Only leases in this state: active, pending_approval, approved, invited, "
+                  "live (all of those) or ended");
 
   auto close_id = std::make_shared<std::string>();
-  cmd = AddLeaf(app, "close", "Close a lease now", ctx, action, [close_id](Context& c) {
+  cmd = AddLeaf(app, "close",
+                "Close a lease now; withdraws a pending request or cancels an invitation", ctx, action, [close_id](Context& c) {
     return WithApi(c, [&](ApiClient& api) {
       return PrintLeaseOrJson(c, api.Delete(LeasePath(*close_id)), "");
     });

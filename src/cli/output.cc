@@ -163,4 +163,79 @@ std::string Printable(std::string_view s) {
   return out;
 }
 
+namespace {
+
+bool HasText(const nlohmann::json& object, const char* key) {
+  return object.is_object() && object.contains(key) && !object[key].is_null() &&
+         !(object[key].is_string() && object[key].get<std::string>().empty());
+}
+
+std::string StateSentence(const nlohmann::json& lease) {
+  std::string state = FieldText(lease, "state");
+  if (state == "pending_approval") return "is waiting for an admin's approval";
+  if (state == "approved") {
+    return "waits for the owner's next sign-in, where it opens for that address";
+  }
+  if (state == "invited") {
+    std::string email =
+        lease.is_object() ? FieldText(lease.value("recipient", nlohmann::json::object()), "email")
+                          : "";
+    return email.empty() ? "is waiting for the invitation to be accepted"
+                         : "is waiting for " + email + " to accept the invitation";
+  }
+  if (state == "denied") return "was denied";
+  return "is " + (state.empty() ? std::string("in an unknown state") : state);
+}
+
+}  // namespace
+
+std::string RenderLeaseSummary(const nlohmann::json& lease, const std::string& verb, Time now) {
+  std::string out = "Lease " + Printable(FieldText(lease, "id")) + " " + verb +
+                    Printable(StateSentence(lease)) + ".\n";
+  std::string state = FieldText(lease, "state");
+  std::string source = FieldText(lease, "source_cidr");
+  if (source.empty() && state == "invited") source = "(the address the invitation is opened from)";
+  std::vector<std::pair<std::string, std::string>> fields = {
+      {"source", source},
+      {"services", FieldText(lease, "services")},
+  };
+  if (HasText(lease, "ended_at")) {
+    fields.emplace_back("ended", TimeFieldText(lease, "ended_at", now));
+  } else if (state == "pending_approval") {
+    fields.emplace_back("decide by", TimeFieldText(lease, "expires_at", now));
+  } else if (state == "approved") {
+    fields.emplace_back("sign in by", TimeFieldText(lease, "expires_at", now));
+  } else if (state == "invited") {
+    fields.emplace_back("link expires", TimeFieldText(lease, "expires_at", now));
+  } else {
+    fields.emplace_back("expires", TimeFieldText(lease, "expires_at", now));
+  }
+  if (HasText(lease, "invitation")) {
+    const nlohmann::json& inv = lease["invitation"];
+    fields.emplace_back("link", FieldText(inv, "url"));
+    bool emailed = inv.is_object() && inv.value("emailed", false);
+    fields.emplace_back("emailed", emailed ? "yes" : "no: pass the link on yourself");
+  }
+  std::string rendered = RenderFields(fields);
+  size_t start = 0;
+  while (start < rendered.size()) {
+    size_t end = rendered.find('\n', start);
+    out += "  " + rendered.substr(start, end - start + 1);
+    start = end + 1;
+  }
+  return out;
+}
+
+std::vector<std::string> RuleProblems(const nlohmann::json& lease) {
+  std::vector<std::string> out;
+  if (!lease.is_object() || !lease.contains("rules") || !lease["rules"].is_array()) return out;
+  for (const auto& rule : lease["rules"]) {
+    if (FieldText(rule, "status") != "error") continue;
+    out.push_back(Printable(FieldText(rule, "service")) + " (" +
+                  Printable(FieldText(rule, "backend")) +
+                  "): " + Printable(FieldText(rule, "error")));
+  }
+  return out;
+}
+
 }  // namespace pinhole::cli

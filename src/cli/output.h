@@ -56,6 +56,19 @@ std::string TimeFieldText(const nlohmann::json& object, const std::string& key, 
 // Only the relative part ("in 2h"); raw text when it does not parse.
 std::string RelativeFieldText(const nlohmann::json& object, const std::string& key, Time now);
 
+// A lease as a headline and an indented block, e.g.
+//   Lease 7 is active.
+//     source:   203.0.113.7/32
+//     services: ssh, db
+//     expires:  2026-11-21 11:30:00 UTC (in 2h)
+// `verb` goes before the state sentence ("was renewed and "). Waiting
+// states say what they wait for, and their deadline is labelled as one. An
+// invitation reply's link ("invitation.url") is printed, with whether it
+// was emailed.
+std::string RenderLeaseSummary(const nlohmann::json& lease, const std::string& verb, Time now);
+// "service (backend): error" for each rule whose status is "error".
+std::vector<std::string> RuleProblems(const nlohmann::json& lease);
+
 // Removes characters that could drive the terminal (ESC, other C0 controls
 // except tab, DEL), so a hostile name in a server reply cannot rewrite the
 // screen.

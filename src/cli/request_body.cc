@@ -1,6 +1,7 @@
 #include "cli/request_body.h"
 
 #include <algorithm>
+#include <cctype>
 #include <initializer_list>
 
 #include "core/cidr.h"
@@ -85,6 +86,14 @@ Result<Json> LeaseRequestBody(const LeaseFlags& flags) {
       return Usage("invalid_value", "--invite: \"" + *flags.invite_email + "\" is not an email");
     }
     body["recipient"] = {{"kind", "invite"}, {"email", *flags.invite_email}};
+    PutIf(body["recipient"], "send_email", flags.send_email);
+    if (flags.invite_expires) {
+      RETURN_IF_ERROR(CheckDuration(*flags.invite_expires, "--invite-expires"));
+      body["recipient"]["expires_in"] = *flags.invite_expires;
+    }
+  }
+  if (!flags.invite_email && (flags.send_email || flags.invite_expires)) {
+    return Usage("usage", "--no-email and --invite-expires go with --invite");
   }
   PutIf(body, "reason", flags.reason);
   return body;
@@ -116,6 +125,15 @@ Result<Json> UserBody(const UserFlags& flags) {
   PutIf(body, "must_change_password", flags.must_change_password);
   PutIf(body, "disabled", flags.disabled);
   PutIf(body, "groups", flags.groups);
+  if (flags.include_password.value_or(false) && !flags.send_welcome.value_or(false)) {
+    return Usage("usage", "--include-password goes with --send-welcome");
+  }
+  if (flags.include_password.value_or(false) && !flags.password) {
+    return Usage("usage",
+                 "--include-password needs a password: --password-stdin or --generate-password");
+  }
+  PutIf(body, "send_welcome", flags.send_welcome);
+  PutIf(body, "include_password", flags.include_password);
   return body;
 }
 
@@ -167,7 +185,7 @@ Result<Json> AccessGroupBody(const AccessGroupFlags& flags) {
   return body;
 }
 
-Result<Json> PolicyBody(const PolicyFlags& flags) {
+Result<Json> PolicyBody(const PolicyFlags& flags, bool creating) {
   Json body = Json::object();
   RETURN_IF_ERROR(CheckNotEmpty(flags.name, "the name"));
   PutIf(body, "name", flags.name);
@@ -210,7 +228,157 @@ Result<Json> PolicyBody(const PolicyFlags& flags) {
   if (flags.approval) RETURN_IF_ERROR(CheckOneOf(*flags.approval, {"auto", "admin"}, "--approval"));
   PutIf(body, "approval", flags.approval);
   PutIf(body, "notify_admins", flags.notify_admins);
+  if (flags.activate_on) {
+    RETURN_IF_ERROR(
+        CheckOneOf(*flags.activate_on, {"request_address", "next_login"}, "--activate-on"));
+  }
+  PutIf(body, "activate_on", flags.activate_on);
+  PutIf(body, "may_outlive_window", flags.may_outlive_window);
+  RETURN_IF_ERROR(CheckNotEmpty(flags.schedule_tz, "--schedule-tz"));
+  if (flags.windows && flags.windows->empty()) {
+    if (flags.schedule_tz) {
+      return Usage("usage", "--window '' (always open) and --schedule-tz do not go together");
+    }
+    body["schedule"] = nullptr;
+  } else if (flags.windows || flags.schedule_tz) {
+    Json schedule = Json::object();
+    if (flags.schedule_tz) schedule["timezone"] = *flags.schedule_tz;
+    if (flags.windows) {
+      Json windows = Json::array();
+      for (const std::string& w : *flags.windows) {
+        ASSIGN_OR_RETURN(Json window, ParseWindow(w));
+        windows.push_back(std::move(window));
+      }
+      schedule["windows"] = std::move(windows);
+    }
+    if (creating && !schedule.contains("timezone")) {
+      return Usage("usage", "--window needs --schedule-tz, e.g. --schedule-tz Europe/Berlin");
+    }
+    if (creating && !schedule.contains("windows")) {
+      return Usage("usage", "--schedule-tz needs at least one --window, e.g. "
+                            "--window 'mon-fri 08:00-18:00'");
+    }
+    body["schedule"] = std::move(schedule);
+  }
   return body;
+}
+
+namespace {
+
+constexpr const char* kDays[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+
+std::optional<int> DayIndex(std::string name) {
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (int i = 0; i < 7; ++i) {
+    if (name == kDays[i]) return i;
+  }
+  return std::nullopt;
+}
+
+// "8:00" -> "08:00"; nullopt when malformed or out of range.
+std::optional<std::string> NormalTime(const std::string& text, bool allow_end_of_day) {
+  size_t colon = text.find(':');
+  if ((colon != 1 && colon != 2) || text.size() != colon + 3) return std::nullopt;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (i != colon && !std::isdigit(static_cast<unsigned char>(text[i]))) return std::nullopt;
+  }
+  int hours = std::stoi(text.substr(0, colon));
+  int minutes = std::stoi(text.substr(colon + 1));
+  if (minutes > 59) return std::nullopt;
+  if (hours > 23 && !(allow_end_of_day && hours == 24 && minutes == 0)) return std::nullopt;
+  std::string out = text.size() == 4 ? "0" + text : text;
+  return out;
+}
+
+}  // namespace
+
+Result<Json> ParseWindow(const std::string& text) {
+  const std::string flag = "--window \"" + text + "\"";
+  const std::string example = " (example: --window 'mon-fri 08:00-18:00')";
+  size_t space = text.find_first_of(" \t");
+  size_t times_at = space == std::string::npos ? space : text.find_first_not_of(" \t", space);
+  if (space == 0 || times_at == std::string::npos) {
+    return Usage("invalid_window", flag + ": give days and times" + example);
+  }
+  std::string days_text = text.substr(0, space);
+  std::string times = text.substr(times_at);
+  while (!times.empty() && (times.back() == ' ' || times.back() == '\t')) times.pop_back();
+
+  bool chosen[7] = {};
+  size_t start = 0;
+  while (start <= days_text.size()) {
+    size_t comma = days_text.find(',', start);
+    std::string part = days_text.substr(start, comma == std::string::npos ? comma : comma - start);
+    start = comma == std::string::npos ? days_text.size() + 1 : comma + 1;
+    std::string lower = part;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower == "weekdays" || lower == "daily") {
+      for (int i = 0; i < 5; ++i) chosen[i] = true;
+      if (lower == "daily") chosen[5] = chosen[6] = true;
+      continue;
+    }
+    if (lower == "weekend") {
+      chosen[5] = chosen[6] = true;
+      continue;
+    }
+    size_t dash = part.find('-');
+    std::optional<int> first = DayIndex(part.substr(0, dash));
+    std::optional<int> last =
+        dash == std::string::npos ? first : DayIndex(part.substr(dash + 1));
+    if (!first || !last) {
+      return Usage("invalid_window", flag + ": \"" + part +
+                                         "\" is not a day (mon..sun), a range like mon-fri, "
+                                         "weekdays, weekend or daily");
+    }
+    for (int d = *first;; d = (d + 1) % 7) {
+      chosen[d] = true;
+      if (d == *last) break;
+    }
+  }
+
+  size_t dash = times.find('-');
+  if (dash == std::string::npos) {
+    return Usage("invalid_window", flag + ": times look like 08:00-18:00" + example);
+  }
+  std::optional<std::string> from = NormalTime(times.substr(0, dash), false);
+  std::optional<std::string> to = NormalTime(times.substr(dash + 1), true);
+  if (!from || !to) {
+    return Usage("invalid_window",
+                 flag + ": times are HH:MM-HH:MM, from 00:00 to 23:59, to up to 24:00");
+  }
+  if (*from == *to) {
+    return Usage("invalid_window", flag + ": the window is empty (use 00:00-24:00 for whole days)");
+  }
+  Json days = Json::array();
+  for (int i = 0; i < 7; ++i) {
+    if (chosen[i]) days.push_back(kDays[i]);
+  }
+  return Json{{"days", days}, {"from", *from}, {"to", *to}};
+}
+
+bool SchedulePartial(const Json& patch) {
+  auto it = patch.find("schedule");
+  return it != patch.end() && it->is_object() &&
+         (!it->contains("timezone") || !it->contains("windows"));
+}
+
+Status CompleteSchedule(Json& patch, const Json& current_policy) {
+  if (!SchedulePartial(patch)) return Status::Ok();
+  Json& mine = patch["schedule"];
+  const Json* current = nullptr;
+  if (current_policy.is_object()) {
+    auto it = current_policy.find("schedule");
+    if (it != current_policy.end() && it->is_object()) current = &*it;
+  }
+  for (const char* half : {"timezone", "windows"}) {
+    if (mine.contains(half)) continue;
+    if (current == nullptr || !current->contains(half)) {
+      return Usage("usage", std::string("the policy has no schedule yet: give both --schedule-tz "
+                                        "and --window"));
+    }
+    mine[half] = (*current)[half];
+  }
+  return Status::Ok();
 }
 
 void CompleteMinPrefix(Json& patch, const Json& current_policy) {

@@ -33,6 +33,10 @@ struct LeaseFlags {
   std::optional<std::string> cidr;
   std::optional<std::string> invite_email;
   std::optional<std::string> reason;
+  // Only with invite_email: false = do not email the link (it is printed);
+  // how long the invitation link stays usable ("3d").
+  std::optional<bool> send_email;
+  std::optional<std::string> invite_expires;
 };
 // POST /api/v1/leases. Needs services or an access group, not both; at most
 // one of cidr and invite.
@@ -47,6 +51,10 @@ struct UserFlags {
   std::optional<bool> must_change_password;
   std::optional<bool> disabled;
   ListFlag groups;
+  // Create only: email a welcome message, with the password in it
+  // (include_password) or a set-password link.
+  std::optional<bool> send_welcome;
+  std::optional<bool> include_password;
 };
 Result<Json> UserBody(const UserFlags& flags);
 
@@ -89,9 +97,27 @@ struct PolicyFlags {
   std::optional<int> min_prefix_v6;
   std::optional<std::string> approval;
   std::optional<bool> notify_admins;
+  std::optional<std::string> activate_on;  // request_address | next_login
+  std::optional<bool> may_outlive_window;
+  std::optional<std::string> schedule_tz;  // IANA name
+  ListFlag windows;                        // "mon-fri 08:00-18:00"; given empty = always
 };
 // "min_prefix" carries only the families given; see CompleteMinPrefix.
-Result<Json> PolicyBody(const PolicyFlags& flags);
+// "schedule" is null when --window was given only as "" (always open); an
+// object with only "timezone" or only "windows" when just one of them was
+// given, which `creating` rejects and an update completes with
+// CompleteSchedule.
+Result<Json> PolicyBody(const PolicyFlags& flags, bool creating = false);
+// One --window value, "DAYS FROM-TO": DAYS is a day (mon..sun), a range
+// ("mon-fri", "fri-mon" wraps), a comma list of those, or weekdays, weekend,
+// daily; FROM/TO are H:MM or HH:MM, TO may be 24:00 and a TO before FROM
+// crosses midnight. -> {"days":["mon",...],"from":"08:00","to":"18:00"}.
+Result<Json> ParseWindow(const std::string& text);
+// Fills the half of a partial "schedule" in a PATCH body from the current
+// policy; an error when the current policy has no schedule to take it from.
+Status CompleteSchedule(Json& patch, const Json& current_policy);
+// True when a PATCH body's "schedule" is an object missing a half.
+bool SchedulePartial(const Json& patch);
 // When a PATCH sets only one family of "min_prefix", fills in the other from
 // the current policy so that the server, which replaces the whole field,
 // does not reset it.

@@ -2,14 +2,17 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
 #include <set>
 #include <sstream>
 
 #include "core/duration.h"
+#include "notify/events.h"
 
 namespace pinhole {
 namespace {
@@ -118,6 +121,18 @@ class Reader {
     if (!d.ok()) return Error("invalid duration " + Quote(s->get()) + ": " + d.status().message());
     if (d->count() <= 0) return Error("must be positive");
     return *d;
+  }
+
+  // Like Duration(), but zero ("0s" or 0) is allowed and means "off".
+  Result<Seconds> DurationOrZero() const {
+    const auto* i = node_.as_integer();
+    if (i != nullptr && i->get() == 0) return Seconds(0);
+    const auto* s = node_.as_string();
+    if (s != nullptr) {
+      Result<Seconds> d = ParseDuration(s->get());
+      if (d.ok() && d->count() == 0) return Seconds(0);
+    }
+    return Duration();
   }
 
  private:
@@ -308,6 +323,249 @@ Status ParseTunnel(std::string_view src, const toml::table& t, Config& c) {
   return Status::Ok();
 }
 
+// Enough of a URL check to catch typos at start; the transports check again.
+// `schemes` lists the accepted prefixes, e.g. {"smtp://", "smtps://"}.
+std::string CheckUrl(std::string_view url, std::initializer_list<std::string_view> schemes) {
+  std::string_view rest;
+  bool matched = false;
+  for (std::string_view scheme : schemes) {
+    if (url.starts_with(scheme)) {
+      rest = url.substr(scheme.size());
+      matched = true;
+    }
+  }
+  if (!matched) {
+    std::string want;
+    for (std::string_view scheme : schemes)
+      want += (want.empty() ? "" : " or ") + std::string(scheme);
+    return "must start with " + want;
+  }
+  for (char c : url) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+      return "must not contain spaces or control characters";
+    }
+  }
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (authority.empty()) return "has no host";
+  if (authority.find('@') != std::string_view::npos) return "must not contain credentials";
+  return "";
+}
+
+// "Name <local@domain>" or "local@domain"; the SMTP transport parses it fully.
+std::string CheckMailbox(std::string_view text) {
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "contains a control character";
+  }
+  std::string_view address = text;
+  size_t open = text.find('<');
+  if (open != std::string_view::npos) {
+    if (!text.ends_with('>')) return "expected \"Name <address>\"";
+    address = text.substr(open + 1, text.size() - open - 2);
+  }
+  size_t at = address.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 == address.size() ||
+      address.find_first_of(" <>\",") != std::string_view::npos) {
+    return "expected an address like \"Pinhole <pinhole@example.com>\"";
+  }
+  return "";
+}
+
+Status ParseSmtp(std::string_view src, const toml::table& t, Config& c) {
+  const toml::node* password = nullptr;
+  for (const auto& [k, node] : t) {
+    std::string_view key = k.str();
+    Reader r(src, "smtp", key, node);
+    if (key == "url") {
+      ASSIGN_OR_RETURN(std::string url, r.String());
+      if (!url.empty()) {
+        std::string what = CheckUrl(url, {"smtp://", "smtps://"});
+        if (!what.empty()) return r.Error(what);
+      }
+      c.smtp_url = std::move(url);
+    } else if (key == "from") {
+      ASSIGN_OR_RETURN(std::string from, r.NonEmptyString());
+      std::string what = CheckMailbox(from);
+      if (!what.empty()) return r.Error(what);
+      c.smtp_from = std::move(from);
+    } else if (key == "username") {
+      ASSIGN_OR_RETURN(c.smtp_username, r.String());
+    } else if (key == "password") {
+      // Never echoed: errors name the key only.
+      ASSIGN_OR_RETURN(c.smtp_password, r.String());
+      password = &node;
+    } else if (key == "starttls") {
+      ASSIGN_OR_RETURN(c.smtp_starttls, r.Bool());
+    } else if (key == "timeout") {
+      ASSIGN_OR_RETURN(c.smtp_timeout, r.Duration());
+    } else {
+      return r.Error("unknown key");
+    }
+  }
+  if (password != nullptr && !c.smtp_password.empty() && c.smtp_username.empty()) {
+    return ConfigError(src, *password, "smtp.username", "missing: a password needs a username");
+  }
+  return Status::Ok();
+}
+
+Status ParseNotify(std::string_view src, const toml::table& t, Config& c) {
+  const toml::node* retry_base = nullptr;
+  const toml::node* retry_max = nullptr;
+  for (const auto& [k, node] : t) {
+    std::string_view key = k.str();
+    Reader r(src, "notify", key, node);
+    if (key == "reminder_before") {
+      ASSIGN_OR_RETURN(c.reminder_before, r.DurationOrZero());
+    } else if (key == "retry_base") {
+      ASSIGN_OR_RETURN(c.notify_retry_base, r.Duration());
+      retry_base = &node;
+    } else if (key == "retry_max") {
+      ASSIGN_OR_RETURN(c.notify_retry_max, r.Duration());
+      retry_max = &node;
+    } else if (key == "give_up_after") {
+      ASSIGN_OR_RETURN(c.notify_give_up_after, r.Duration());
+    } else if (key == "webhook_timeout") {
+      ASSIGN_OR_RETURN(c.webhook_timeout, r.Duration());
+    } else {
+      return r.Error("unknown key");
+    }
+  }
+  if (c.notify_retry_max < c.notify_retry_base) {
+    if (retry_max == nullptr) {
+      return ConfigError(
+          src, *retry_base, "notify.retry_base",
+          "must not exceed notify.retry_max (" + FormatDuration(c.notify_retry_max) + ")");
+    }
+    return ConfigError(
+        src, *retry_max, "notify.retry_max",
+        "must be at least notify.retry_base (" + FormatDuration(c.notify_retry_base) + ")");
+  }
+  return Status::Ok();
+}
+
+Status ParseApproval(std::string_view src, const toml::table& t, Config& c) {
+  for (const auto& [k, node] : t) {
+    std::string_view key = k.str();
+    Reader r(src, "approval", key, node);
+    if (key == "pending_timeout") {
+      ASSIGN_OR_RETURN(c.approval_pending_timeout, r.Duration());
+    } else if (key == "link_ttl") {
+      ASSIGN_OR_RETURN(c.approval_link_ttl, r.Duration());
+    } else {
+      return r.Error("unknown key");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseInvitations(std::string_view src, const toml::table& t, Config& c) {
+  const toml::node* expiry = nullptr;
+  const toml::node* max_expiry = nullptr;
+  for (const auto& [k, node] : t) {
+    std::string_view key = k.str();
+    Reader r(src, "invitations", key, node);
+    if (key == "expiry") {
+      ASSIGN_OR_RETURN(c.invitation_expiry, r.Duration());
+      expiry = &node;
+    } else if (key == "max_expiry") {
+      ASSIGN_OR_RETURN(c.invitation_max_expiry, r.Duration());
+      max_expiry = &node;
+    } else if (key == "set_password_ttl") {
+      ASSIGN_OR_RETURN(c.set_password_ttl, r.Duration());
+    } else {
+      return r.Error("unknown key");
+    }
+  }
+  if (c.invitation_expiry > c.invitation_max_expiry) {
+    const toml::node& at = expiry != nullptr ? *expiry : *max_expiry;
+    return ConfigError(src, at, expiry != nullptr ? "invitations.expiry" : "invitations.max_expiry",
+                       "invitations.expiry (" + FormatDuration(c.invitation_expiry) +
+                           ") must not exceed invitations.max_expiry (" +
+                           FormatDuration(c.invitation_max_expiry) + ")");
+  }
+  return Status::Ok();
+}
+
+bool ValidWebhookName(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// A short secret can be guessed offline from one signed request.
+constexpr size_t kMinWebhookSecret = 16;
+
+Status ParseWebhook(std::string_view src, const toml::table& t, Config& c) {
+  WebhookConfig hook;
+  bool has_url = false;
+  for (const auto& [k, node] : t) {
+    std::string_view key = k.str();
+    Reader r(src, "webhooks", key, node);
+    if (key == "name") {
+      ASSIGN_OR_RETURN(std::string name, r.String());
+      if (!ValidWebhookName(name)) {
+        return r.Error(Quote(name) + " must be 1-64 characters of a-z, A-Z, 0-9, _, ., -");
+      }
+      for (const auto& other : c.webhooks) {
+        if (other.name == name) return r.Error("duplicate webhook name " + Quote(name));
+      }
+      hook.name = std::move(name);
+    } else if (key == "url") {
+      // Not quoted in errors: webhook URLs often carry a token.
+      ASSIGN_OR_RETURN(std::string url, r.NonEmptyString());
+      std::string what = CheckUrl(url, {"https://", "http://"});
+      if (!what.empty()) return r.Error(what);
+      hook.url = std::move(url);
+      has_url = true;
+    } else if (key == "secret") {
+      ASSIGN_OR_RETURN(std::string secret, r.String());
+      if (!secret.empty() && secret.size() < kMinWebhookSecret) {
+        return r.Error(
+            "too short: use at least 16 characters (e.g. `openssl rand -hex 32`), "
+            "or \"\" for unsigned requests");
+      }
+      hook.secret = std::move(secret);
+    } else if (key == "events") {
+      ASSIGN_OR_RETURN(auto items, r.StringList(/*allow_single=*/false));
+      std::vector<std::string> names;
+      for (const auto& [name, at] : items) {
+        if (!events::IsKnown(name)) {
+          std::string known;
+          for (std::string_view e : events::kAll)
+            known += (known.empty() ? "" : ", ") + std::string(e);
+          return r.Error(*at, "unknown event " + Quote(name) + " (known: " + known + ")");
+        }
+        if (std::find(names.begin(), names.end(), name) != names.end()) {
+          return r.Error(*at, "duplicate event " + Quote(name));
+        }
+        names.push_back(name);
+      }
+      hook.events = std::move(names);
+    } else {
+      return r.Error("unknown key");
+    }
+  }
+  if (hook.name.empty()) return ConfigError(src, t, "webhooks.name", "missing");
+  if (!has_url) return ConfigError(src, t, "webhooks.url", "missing");
+  c.webhooks.push_back(std::move(hook));
+  return Status::Ok();
+}
+
+// [[webhooks]] is an array of tables, unlike the other sections.
+Status ParseWebhooks(std::string_view src, const toml::node& node, Config& c) {
+  const toml::array* arr = node.as_array();
+  if (arr == nullptr || !arr->is_array_of_tables()) {
+    return ConfigError(src, node, "webhooks", "expected [[webhooks]] entries (an array of tables)");
+  }
+  for (const toml::node& el : *arr) {
+    RETURN_IF_ERROR(ParseWebhook(src, *el.as_table(), c));
+  }
+  return Status::Ok();
+}
+
 using SectionParser = Status (*)(std::string_view, const toml::table&, Config&);
 
 struct Section {
@@ -316,9 +574,17 @@ struct Section {
 };
 
 constexpr Section kSections[] = {
-    {"server", ParseServer},     {"store", ParseStore},           {"tls", ParseTls},
-    {"nftables", ParseNftables}, {"controller", ParseController}, {"auth", ParseAuth},
+    {"server", ParseServer},
+    {"store", ParseStore},
+    {"tls", ParseTls},
+    {"nftables", ParseNftables},
+    {"controller", ParseController},
+    {"auth", ParseAuth},
     {"tunnel", ParseTunnel},
+    {"smtp", ParseSmtp},
+    {"notify", ParseNotify},
+    {"approval", ParseApproval},
+    {"invitations", ParseInvitations},
 };
 
 std::string LineMessage(std::string_view source, const toml::source_region& where,
@@ -381,6 +647,10 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view source_n
   Config config;
   for (const auto& [k, node] : root) {
     std::string_view name = k.str();
+    if (name == "webhooks") {
+      RETURN_IF_ERROR(ParseWebhooks(source_name, node, config));
+      continue;
+    }
     const Section* section = nullptr;
     for (const Section& s : kSections) {
       if (s.name == name) section = &s;

@@ -16,6 +16,14 @@
 
 namespace pinhole {
 
+// One [[webhooks]] entry.
+struct WebhookConfig {
+  std::string name;
+  std::string url;
+  std::string secret;
+  std::vector<std::string> events;
+};
+
 struct Config {
   // [server]
   std::vector<std::string> listen = {"127.0.0.1:8080", "[::1]:8080"};
@@ -38,6 +46,58 @@ struct Config {
   int tunnel_max_per_user = 16;
   int tunnel_max_total = 1000;
   bool tunnel_proxy_protocol = false;  // PROXY protocol v2 header to the target
+
+  // [smtp]: outgoing email. An empty url turns email off.
+  //   url = "smtp://mail.example.com:587"   (or "smtps://host:465"; no
+  //         credentials in the URL)
+  //   from = "Pinhole <pinhole@example.com>"
+  //   username = "", password = ""           (both empty: no AUTH)
+  //   starttls = true    (smtp:// only: true refuses to send unless the
+  //                       server accepts STARTTLS; false never starts TLS)
+  //   timeout = "30s"    (per message: connect, send, and wait for replies)
+  std::string smtp_url;
+  std::string smtp_from = "Pinhole <pinhole@localhost>";
+  std::string smtp_username;
+  std::string smtp_password;
+  bool smtp_starttls = true;
+  Seconds smtp_timeout{30};
+  bool email_enabled() const { return !smtp_url.empty(); }
+
+  // [notify]: delivery of the outbox (emails and webhooks).
+  //   reminder_before = "15m"  (tell a lease's owner this long before it
+  //                             ends; "0s" = no reminders)
+  //   retry_base = "5s", retry_max = "10m"  (back-off between attempts,
+  //                                          doubling from base up to max)
+  //   give_up_after = "3d"     (a message not delivered by then fails)
+  //   webhook_timeout = "10s"  (per webhook request)
+  Seconds reminder_before{15 * 60};
+  Seconds notify_retry_base{5};
+  Seconds notify_retry_max{600};
+  Seconds notify_give_up_after{3 * 86400};
+  Seconds webhook_timeout{10};
+
+  // [[webhooks]]: each entry receives a signed JSON POST per event.
+  //   name = "chatops"   (unique; 1-64 characters of a-z A-Z 0-9 _ . -)
+  //   url = "https://hooks.example.com/..."
+  //   secret = "..."     (HMAC-SHA256 key for X-Pinhole-Signature; "" sends
+  //                       unsigned requests, e.g. to Slack, whose URL is the
+  //                       secret)
+  //   events = []        (names from notify/events.h; empty = every event)
+  std::vector<WebhookConfig> webhooks;
+
+  // [approval]
+  //   pending_timeout = "1d"  (an undecided request expires after this)
+  //   link_ttl = "1d"         (emailed one-click approve/deny links expire)
+  Seconds approval_pending_timeout{86400};
+  Seconds approval_link_ttl{86400};
+
+  // [invitations]
+  //   expiry = "7d"            (default time to use an invitation link)
+  //   max_expiry = "30d"       (the most an admin may ask for)
+  //   set_password_ttl = "3d"  (a welcome email's set-password link)
+  Seconds invitation_expiry{7 * 86400};
+  Seconds invitation_max_expiry{30 * 86400};
+  Seconds set_password_ttl{3 * 86400};
 
   bool tls() const { return !tls_cert.empty(); }
 };

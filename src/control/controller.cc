@@ -243,16 +243,18 @@ Status Controller::ExpireDue(Time now, std::set<HoleKey>& touched) {
     }
     Lease ended = std::move(stored).value();
     if (!Transition(ended, LeaseState::kExpired, now, "system").ok()) continue;
-    updates.push_back({ended, LeaseState::kActive,
-                       SystemAudit(now, "lease.expire", "lease/" + std::to_string(id),
+    AuditEntry audit = SystemAudit(now, "lease.expire", "lease/" + std::to_string(id),
                                    {{"owner", ended.owner},
                                     {"source", ended.source.ToString()},
-                                    {"services", ended.services}})});
+                                    {"services", ended.services}});
+    if (options_.expiry_notice) audit.outbox = options_.expiry_notice(ended, now);
+    updates.push_back({ended, LeaseState::kActive, std::move(audit)});
     UntrackLease(id, touched);
   }
   if (updates.empty()) return Status::Ok();
   stats_.expired_leases += static_cast<int64_t>(updates.size());
   Status st = store_.UpdateLeases(updates);
+  if (options_.after_notice) options_.after_notice();
   if (st.ok()) return st;
   // One of them changed under us (say, terminated at the same moment): write
   // the others one by one; the changed ones are already ended.

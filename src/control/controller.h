@@ -16,6 +16,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -36,6 +37,10 @@ struct ControllerOptions {
   Millis resync_interval = std::chrono::seconds(30);
   Millis retry_interval = std::chrono::seconds(2);  // after a failed apply
   Millis wait_timeout = std::chrono::seconds(10);   // how long API callers wait for an apply
+  // The messages telling an owner their lease expired, committed with the
+  // expiry; and a call after such a commit (to wake the sender). Optional.
+  std::function<std::vector<OutboxMessage>(const Lease&, Time)> expiry_notice;
+  std::function<void()> after_notice;
 };
 
 // What the controller observed about one (lease, service) rule.

@@ -8,9 +8,12 @@ bool CanTransition(LeaseState from, LeaseState to) {
   using S = LeaseState;
   switch (from) {
     case S::kPendingApproval:
-      return to == S::kActive || to == S::kDenied || to == S::kCancelled || to == S::kExpired;
+      return to == S::kActive || to == S::kApproved || to == S::kInvited || to == S::kDenied ||
+             to == S::kCancelled || to == S::kExpired || to == S::kRevoked;
+    case S::kApproved:
+      return to == S::kActive || to == S::kCancelled || to == S::kExpired || to == S::kRevoked;
     case S::kInvited:
-      return to == S::kActive || to == S::kCancelled || to == S::kExpired;
+      return to == S::kActive || to == S::kCancelled || to == S::kExpired || to == S::kRevoked;
     case S::kActive:
       return to == S::kExpired || to == S::kTerminated || to == S::kRevoked;
     case S::kExpired:
@@ -56,6 +59,7 @@ Status Renew(Lease& lease, Seconds duration, Time now) {
     return Status::Invalid("invalid_duration", "the duration must be positive");
   }
   lease.expires_at = now + duration;
+  lease.reminded = false;  // a new expiry earns a new reminder
   return Status::Ok();
 }
 

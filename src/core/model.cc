@@ -40,6 +40,7 @@ constexpr std::pair<LeaseState, std::string_view> kStates[] = {
     {LeaseState::kRevoked, "revoked"},
     {LeaseState::kDenied, "denied"},
     {LeaseState::kCancelled, "cancelled"},
+    {LeaseState::kApproved, "approved"},
 };
 
 std::optional<uint16_t> ParsePort(std::string_view s) {
@@ -88,7 +89,8 @@ std::string ToString(const PortRange& r) {
 }
 
 bool IsLive(LeaseState s) {
-  return s == LeaseState::kActive || s == LeaseState::kPendingApproval || s == LeaseState::kInvited;
+  return s == LeaseState::kActive || s == LeaseState::kPendingApproval ||
+         s == LeaseState::kInvited || s == LeaseState::kApproved;
 }
 
 }  // namespace pinhole

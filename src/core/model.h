@@ -63,6 +63,25 @@ struct AccessGroup {
 
 enum class RecipientKind { kSelf, kCidr, kInvite };
 
+enum class ApprovalMode { kAuto, kAdmin };
+// Where an approved request's hole opens: the address recorded when it was
+// requested, or the address of the requester's next sign-in.
+enum class ActivateOn { kRequestAddress, kNextLogin };
+
+// Weekly access windows in a named IANA time zone (logic in core/schedule.h).
+// A window whose `to` is not after `from` crosses midnight into the next day.
+struct ScheduleWindow {
+  uint8_t days = 0;  // bit d set = weekday d (0 = Sunday ... 6 = Saturday), local time
+  int from_minute = 0;  // minutes after local midnight, 0..1439
+  int to_minute = 0;    // 1..1440 (1440 = "24:00")
+  bool operator==(const ScheduleWindow&) const = default;
+};
+struct Schedule {
+  std::string timezone = "UTC";
+  std::vector<ScheduleWindow> windows;
+  bool operator==(const Schedule&) const = default;
+};
+
 struct Policy {
   Id id = 0;
   std::string name;
@@ -75,6 +94,11 @@ struct Policy {
   std::set<RecipientKind> recipients{RecipientKind::kSelf};
   int min_prefix_v4 = 32;  // narrowest allowed: a CIDR lease must have prefix >= this
   int min_prefix_v6 = 128;
+  ApprovalMode approval = ApprovalMode::kAuto;
+  ActivateOn activate_on = ActivateOn::kRequestAddress;  // for approved requests
+  bool notify_admins = false;  // tell admins about auto-approved requests too
+  std::optional<Schedule> schedule;  // absent: always
+  bool may_outlive_window = false;   // else a lease ends when its window ends
 };
 
 enum class LeaseState {
@@ -85,7 +109,8 @@ enum class LeaseState {
   kTerminated,
   kRevoked,
   kDenied,
-  kCancelled
+  kCancelled,
+  kApproved,  // approved, opens at the requester's next sign-in (ActivateOn::kNextLogin)
 };
 
 struct Lease {
@@ -97,6 +122,11 @@ struct Lease {
   std::string invite_email;  // for kInvite
   Cidr source;               // the address allowed in
   LeaseState state = LeaseState::kActive;
+  // How long the lease lasts once active. For a lease not yet active
+  // (pending_approval, approved, invited) expires_at is the deadline by which
+  // it must be decided or used, and activation sets expires_at from this.
+  Seconds duration{};
+  bool reminded = false;  // the owner was reminded of the coming expiry
   std::string reason;
   std::string policy;  // name of the policy that granted it
   Time created_at{};
@@ -105,6 +135,38 @@ struct Lease {
   std::optional<Time> ended_at;
   std::string ended_by;  // email, or "system" for expiry
   std::string approved_by;
+};
+
+// A notification waiting to be sent (or sent): one email to one address, or
+// one webhook POST. Rendered when the event commits, so that a later restart
+// or template change cannot alter what was promised.
+struct OutboxMessage {
+  Id id = 0;
+  std::string channel;  // "email" | "webhook"
+  std::string target;   // email address, or webhook name
+  std::string event;    // e.g. "lease.approval_requested"
+  std::string subject;  // email subject ("" for webhooks)
+  std::string text;     // plain-text body; the JSON body for webhooks
+  std::string html;     // HTML alternative ("" for none)
+  Time created_at{};
+  std::string state = "pending";  // "pending" | "sent" | "failed"
+  int attempts = 0;
+  Time next_attempt_at{};
+  std::string last_error;
+  std::optional<Time> sent_at;
+};
+
+// A single-use secret for an action without a session: confirming an
+// invitation, a one-click approve/deny from an email, setting a password.
+// Stored by the hash of the secret.
+struct ActionToken {
+  std::string token_hash;  // hex SHA-256
+  std::string purpose;     // "invite" | "approve" | "deny" | "set_password"
+  Id lease_id = 0;         // for invite/approve/deny
+  Id user_id = 0;          // the admin deciding, or the user setting a password
+  Time created_at{};
+  Time expires_at{};
+  std::optional<Time> used_at;
 };
 
 // One entry for the audit log, as a caller hands it to the store. The store
@@ -116,6 +178,16 @@ struct AuditEntry {
   std::string object;     // e.g. "lease/42", "user/bob@example.com"
   std::string client_ip;  // empty for system events
   std::string details_json = "{}";
+  // Side effects committed in the same transaction as the event (DESIGN.md
+  // invariant 8); not part of the audit record itself:
+  // messages to send about it,
+  std::vector<OutboxMessage> outbox;
+  // action tokens to create (a lease_id/user_id of 0 names the lease or user
+  // this same call creates),
+  std::vector<ActionToken> tokens;
+  // and token hashes to mark used; the call fails with Conflict "token_used"
+  // if one is already used or missing, and then changes nothing.
+  std::vector<std::string> consume_tokens;
 };
 
 struct AuditEvent : AuditEntry {

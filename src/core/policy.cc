@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "core/duration.h"
+#include "core/schedule.h"
 
 namespace pinhole {
 namespace {
@@ -34,11 +35,48 @@ void SortUnique(std::vector<std::string>& v) {
   v.erase(std::unique(v.begin(), v.end()), v.end());
 }
 
-// Decide's preference among policies that cover a request: the longest
-// maximum, then the name, so that the choice does not depend on catalog order.
-bool MoreGenerous(const Policy* a, const Policy* b) {
+// Decide's preference among policies that cover a request: one that needs
+// no admin, then the longest maximum, then the name, so that the choice does
+// not depend on catalog order.
+bool Preferred(const Policy* a, const Policy* b) {
+  if (a->approval != b->approval) return a->approval == ApprovalMode::kAuto;
   if (a->max_duration != b->max_duration) return a->max_duration > b->max_duration;
   return a->name < b->name;
+}
+
+// Why none of `closed` (non-empty, each with a schedule closed at `now`) may
+// grant now, naming the one that opens first.
+Status OutsideSchedule(const std::vector<const Policy*>& closed, Time now) {
+  const Policy* first = nullptr;
+  std::optional<Time> opens;
+  for (const Policy* p : closed) {
+    std::optional<Time> t = NextOpening(*p->schedule, now);
+    if (t && (!opens || *t < *opens)) {
+      first = p;
+      opens = t;
+    }
+  }
+  if (first == nullptr) {
+    // Only a time zone the server no longer knows gets here; closed is safe.
+    const Policy& p = *closed.front();
+    return Status::Denied("outside_schedule", "the access schedule of policy \"" + p.name +
+                                                  "\" names a time zone this server does not "
+                                                  "know (\"" +
+                                                  p.schedule->timezone + "\")");
+  }
+  return Status::Denied("outside_schedule", "outside the access schedule of policy \"" +
+                                                first->name + "\" (" + first->schedule->timezone +
+                                                "); it next opens " +
+                                                FormatLocalTime(*first->schedule, *opens));
+}
+
+// The end of the window a lease granted at `now` must end with, if any.
+std::optional<Time> WindowEnd(const Policy& p, Time now) {
+  if (!p.schedule || p.may_outlive_window) return std::nullopt;
+  std::optional<WindowSpan> w = CurrentWindow(*p.schedule, now);
+  if (!w) return now;  // closed: nothing may outlive it
+  if (w->end == Time::max()) return std::nullopt;
+  return w->end;
 }
 
 // Where one policy stopped short of allowing a request.
@@ -93,7 +131,7 @@ std::vector<Offer> Offers(const User& user, const Catalog& catalog) {
   auto best_covering = [&mine](const std::vector<std::string>& wanted) {
     const Policy* best = nullptr;
     for (const auto& [p, granted] : mine) {
-      if (Covers(granted, wanted) && (best == nullptr || MoreGenerous(p, best))) best = p;
+      if (Covers(granted, wanted) && (best == nullptr || Preferred(p, best))) best = p;
     }
     return best;
   };
@@ -181,8 +219,8 @@ Result<Grant> Decide(const User& user, const LeaseRequest& request, const Catalo
     }
     return Status::Denied("not_permitted", "no policy allows you " + JoinNames(missing));
   }
-  // The most generous policy decides, so its name is on the lease.
-  std::sort(covering.begin(), covering.end(), MoreGenerous);
+  // The preferred policy decides, so its name is on the lease.
+  std::sort(covering.begin(), covering.end(), Preferred);
 
   std::vector<const Policy*> recipient_ok;
   for (const Policy* p : covering) {
@@ -194,11 +232,21 @@ Result<Grant> Decide(const User& user, const LeaseRequest& request, const Catalo
                                                "\" is not allowed for " + JoinNames(wanted));
   }
 
-  // 4. Duration and prefix, policy by policy.
+  // 4. Schedules: only a policy open now may grant. An invitation is used
+  // later, by someone else; it is judged then (CheckSchedule, CapToWindow).
+  const bool judged_now = request.recipient != RecipientKind::kInvite;
+  std::vector<const Policy*> open, closed;
+  for (const Policy* p : recipient_ok) {
+    bool is_open = !judged_now || !p->schedule || CurrentWindow(*p->schedule, request.now);
+    (is_open ? open : closed).push_back(p);
+  }
+  if (open.empty()) return OutsideSchedule(closed, request.now);
+
+  // 5. Duration and prefix, policy by policy.
   Seconds largest_max{0};
   int narrowest_needed = -1;  // the widest prefix any duration-passing policy would allow
   bool any_duration_ok = false;
-  for (const Policy* p : recipient_ok) {
+  for (const Policy* p : open) {
     Seconds d =
         request.duration ? *request.duration : std::min(p->default_duration, p->max_duration);
     largest_max = std::max(largest_max, p->max_duration);
@@ -216,6 +264,10 @@ Result<Grant> Decide(const User& user, const LeaseRequest& request, const Catalo
     g.duration = d;
     g.source = source;
     g.policy = p->name;
+    g.approval = p->approval;
+    g.activate_on = p->activate_on;
+    g.notify_admins = p->notify_admins;
+    if (judged_now) g.window_end = WindowEnd(*p, request.now);
     return g;
   }
   if (!any_duration_ok) {
@@ -228,6 +280,34 @@ Result<Grant> Decide(const User& user, const LeaseRequest& request, const Catalo
   }
   return Status::Invalid("cidr_too_wide", source.ToString() + " is too wide; the prefix must be /" +
                                               std::to_string(narrowest_needed) + " or narrower");
+}
+
+Status CheckSchedule(const Policy& policy, Time now) {
+  if (!policy.schedule || CurrentWindow(*policy.schedule, now)) return Status::Ok();
+  return OutsideSchedule({&policy}, now);
+}
+
+Time CapToWindow(const Policy& policy, Time now, Time expires) {
+  std::optional<Time> end = WindowEnd(policy, now);
+  return end ? std::min(expires, *end) : expires;
+}
+
+std::string_view ToString(ApprovalMode m) { return m == ApprovalMode::kAdmin ? "admin" : "auto"; }
+
+std::string_view ToString(ActivateOn a) {
+  return a == ActivateOn::kNextLogin ? "next_login" : "request_address";
+}
+
+std::optional<ApprovalMode> ParseApprovalMode(std::string_view s) {
+  if (s == "auto") return ApprovalMode::kAuto;
+  if (s == "admin") return ApprovalMode::kAdmin;
+  return std::nullopt;
+}
+
+std::optional<ActivateOn> ParseActivateOn(std::string_view s) {
+  if (s == "request_address") return ActivateOn::kRequestAddress;
+  if (s == "next_login") return ActivateOn::kNextLogin;
+  return std::nullopt;
 }
 
 Status CheckRenewal(const User& user, const Lease& lease, Seconds duration,
@@ -262,6 +342,16 @@ Status CheckRenewal(const User& user, const Lease& lease, Seconds duration,
                            "the maximum duration is " + FormatDuration(policy->max_duration));
   }
   return Status::Ok();
+}
+
+Result<Time> RenewalExpiry(const User& user, const Lease& lease, Seconds duration,
+                           const Catalog& catalog, Time now) {
+  RETURN_IF_ERROR(CheckRenewal(user, lease, duration, catalog));
+  // CheckRenewal found the policy by this name.
+  const Policy& policy = *std::find_if(catalog.policies.begin(), catalog.policies.end(),
+                                       [&](const Policy& p) { return p.name == lease.policy; });
+  RETURN_IF_ERROR(CheckSchedule(policy, now));
+  return CapToWindow(policy, now, now + duration);
 }
 
 }  // namespace pinhole

@@ -66,7 +66,11 @@ int HttpStatusFor(const Status& status) {
     case Code::kNotFound:
       return 404;
     case Code::kConflict:
-      return 409;
+      // Links that worked once but no longer do are gone, not in conflict.
+      return status.reason() == "link_expired" || status.reason() == "link_used" ||
+                     status.reason() == "invitation_gone"
+                 ? 410
+                 : 409;
     case Code::kUnauthenticated:
       return 401;
     case Code::kPermissionDenied:
@@ -90,6 +94,9 @@ Api::Api(ApiContext ctx)
     : ctx_(ctx),
       account_throttle_(ctx.clock, ThrottleOptions{.max_failures = 5}),
       address_throttle_(ctx.clock, ThrottleOptions{.max_failures = 30}) {
+  // A store that cannot keep a secret cannot sign links either; links then
+  // fail verification rather than being signed with a guessable key.
+  if (auto key = ctx_.store.GetOrCreateSecret("link_key"); key.ok()) link_key_ = *key;
   using A = Access;
   Route("GET", "/healthz", A::kPublic, &Api::Healthz);
   Route("GET", "/readyz", A::kPublic, &Api::Readyz);
@@ -133,6 +140,16 @@ Api::Api(ApiContext ctx)
   Route("GET", "/api/v1/leases/{id}", A::kSignedIn, &Api::GetLease);
   Route("DELETE", "/api/v1/leases/{id}", A::kSignedIn, &Api::TerminateLease);
   Route("POST", "/api/v1/leases/{id}/renew", A::kSignedIn, &Api::RenewLease);
+  Route("POST", "/api/v1/leases/{id}/approve", A::kAdmin, &Api::ApproveLease);
+  Route("POST", "/api/v1/leases/{id}/deny", A::kAdmin, &Api::DenyLease);
+  // The token is the credential of these, so they are public.
+  Route("GET", "/api/v1/approval-links/{token}", A::kPublic, &Api::GetApprovalLink);
+  Route("POST", "/api/v1/approval-links/{token}", A::kPublic, &Api::UseApprovalLink);
+  Route("GET", "/api/v1/invitations/{token}", A::kPublic, &Api::GetInvitation);
+  Route("POST", "/api/v1/invitations/{token}/activate", A::kPublic, &Api::ActivateInvitation);
+  Route("GET", "/api/v1/password-links/{token}", A::kPublic, &Api::GetPasswordLink);
+  Route("POST", "/api/v1/password-links/{token}", A::kPublic, &Api::UsePasswordLink);
+  Route("GET", "/api/v1/outbox", A::kAdmin, &Api::ListOutbox);
 
   Route("GET", "/api/v1/audit", A::kAdmin, &Api::ListAudit);
   // Tunnels arrive as WebSocket upgrades (TunnelService); a plain GET gets a hint.

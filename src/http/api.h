@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -22,7 +23,10 @@
 
 namespace pinhole {
 
+class Notifier;
+class OutboxSender;
 class TunnelService;
+struct AdminLinks;
 
 struct ApiContext {
   Store& store;
@@ -32,6 +36,11 @@ struct ApiContext {
   // Optional: tunnels to close when their lease ends early, and to count in
   // /metrics. Must outlive the Api's last request.
   TunnelService* tunnels = nullptr;
+  // Optional: renders the emails and webhooks that state changes commit to
+  // the outbox (none without it), and the sender to wake after such a commit
+  // and to count in /metrics.
+  const Notifier* notifier = nullptr;
+  OutboxSender* outbox = nullptr;
 };
 
 // The signed-in principal of a request.
@@ -115,6 +124,43 @@ class Api {
   HttpResponse TerminateLease(Call& call);
   HttpResponse RenewLease(Call& call);
   nlohmann::json LeaseJson(const Lease& lease) const;
+  // Approvals (api_approvals.cc): by an admin's session, or by the signed
+  // single-use link from their email (the change happens on POST only).
+  HttpResponse ApproveLease(Call& call);
+  HttpResponse DenyLease(Call& call);
+  HttpResponse GetApprovalLink(Call& call);
+  HttpResponse UseApprovalLink(Call& call);
+  // Decides a pending request as `call.caller`; `consume` are link tokens
+  // used up by the same commit.
+  Result<Lease> DecideRequest(Call& call, const Lease& lease, bool approve,
+                              const std::string& note, std::vector<std::string> consume);
+  // Activates a lease waiting for approval, sign-in or an invitee: the
+  // schedule is checked now, the expiry set from now, the holes applied.
+  Result<Lease> ActivateLease(Call& call, const Lease& lease, std::optional<Cidr> source,
+                              AuditEntry audit);
+  // One approve and one deny link per admin (other than the requester),
+  // their tokens added to `audit` (api_leases.cc).
+  Result<std::vector<AdminLinks>> ApprovalLinks(const Call& call, AuditEntry& audit,
+                                                Time decide_by);
+  // Makes `lease` an invitation: state, link expiry and token (into
+  // `audit`). Returns the link, for the reply and the invitee's email.
+  Result<std::string> AttachInvitation(const Call& call, Lease& lease, AuditEntry& audit,
+                                       std::optional<Seconds> expires_in);
+  // Leases approved to open at the owner's next sign-in (api_approvals.cc).
+  void ActivateOnSignIn(Call& call);
+  // Invitations (api_invitations.cc).
+  HttpResponse GetInvitation(Call& call);
+  HttpResponse ActivateInvitation(Call& call);
+  // Set-password links from welcome emails (api_session.cc).
+  HttpResponse GetPasswordLink(Call& call);
+  HttpResponse UsePasswordLink(Call& call);
+  // A link token's record and lease, after its signature, expiry and use
+  // are checked; errors are 404 invalid_link or 410 link_expired/link_used.
+  Result<ActionToken> ResolveLink(std::string_view token, std::string_view purpose, Time now);
+  // Active admins, who hear about requests.
+  std::vector<User> Admins();
+  // After a commit that added outbox messages.
+  void KickOutbox();
   // Ends the owner's active self leases from other addresses that `fresh` covers.
   void SupersedeOlderAddresses(const Call& call, const Lease& fresh);
   // After a lease ended early (terminated, superseded, revoked): its holes
@@ -129,11 +175,13 @@ class Api {
   HttpResponse Readyz(Call& call);
   HttpResponse Metrics(Call& call);
   HttpResponse ListAudit(Call& call);
+  HttpResponse ListOutbox(Call& call);
   HttpResponse TunnelWithoutUpgrade(Call& call);
 
   Catalog LoadCatalog();
 
   ApiContext ctx_;
+  std::string link_key_;  // signs emailed links (Store secret "link_key")
   Router router_;
   LoginThrottle account_throttle_;
   LoginThrottle address_throttle_;

@@ -1,10 +1,12 @@
 // Admin collections: users, groups, services, access groups, policies.
 // All five share one shape (create, list, get by id or name, patch, delete);
 // ObjectKind<T> says how each kind reads and writes the store.
+#include "auth/link_tokens.h"
 #include "auth/password.h"
 #include "http/api.h"
 #include "http/api_codec.h"
 #include "http/json_fields.h"
+#include "notify/notifier.h"
 
 namespace pinhole {
 namespace {
@@ -66,17 +68,21 @@ Result<T> Lookup(Store& store, const std::string& key) {
 template <typename T>
 using Prepare = std::function<Status(const json& body, T& object)>;
 
+// `effects` may add side effects (outbox messages, tokens) to the audit entry
+// of the creation, so that they commit with it.
 template <typename T>
-HttpResponse CreateObject(Store& store, const Call& call, const Prepare<T>& prepare) {
+HttpResponse CreateObject(Store& store, const Call& call, const Prepare<T>& prepare,
+                          const std::function<void(const T&, AuditEntry&)>& effects = nullptr) {
   auto body = ParseJsonObject(call.http.body);
   if (!body.ok()) return ErrorResponse(body.status());
   T object;
   Status st = ObjectKind<T>::Apply(*body, object);
   if (st.ok() && prepare) st = prepare(*body, object);
   if (!st.ok()) return ErrorResponse(st);
-  auto created = ObjectKind<T>::Create(
-      store, object,
-      call.Audit(std::string(ObjectKind<T>::kName) + ".create", ObjectRef(object), ToJson(object)));
+  AuditEntry audit =
+      call.Audit(std::string(ObjectKind<T>::kName) + ".create", ObjectRef(object), ToJson(object));
+  if (effects) effects(object, audit);
+  auto created = ObjectKind<T>::Create(store, object, audit);
   if (!created.ok()) return ErrorResponse(created.status());
   return JsonResponse(201, ToJson(*created));
 }
@@ -180,13 +186,50 @@ void SetMembership(Store& store, const Call& call, const std::string& email,
 HttpResponse Api::CreateUser(Call& call) {
   std::string generated;
   std::vector<std::string> groups;
-  auto r = CreateObject<User>(ctx_.store, call, [&](const json& body, User& u) -> Status {
+  bool send_welcome = false;
+  bool include_password = false;
+  std::string password;  // as given or generated, for a welcome email that includes it
+  auto prepare = [&](const json& body, User& u) -> Status {
     u.created_at = call.now;
     groups = u.groups;
     RETURN_IF_ERROR(CheckGroupsExist(ctx_.store, groups));
-    return PreparePassword(body, u, generated);
-  });
+    RETURN_IF_ERROR(ReadBool(body, "send_welcome", send_welcome));
+    RETURN_IF_ERROR(ReadBool(body, "include_password", include_password));
+    RETURN_IF_ERROR(ReadString(body, "password", password));
+    if (include_password && !send_welcome) {
+      return Status::Invalid("invalid_field", "include_password: only with send_welcome");
+    }
+    if (send_welcome && (!ctx_.notifier || !ctx_.notifier->options().email_enabled)) {
+      return Status::Invalid("email_disabled",
+                             "send_welcome: email is not configured ([smtp] url)");
+    }
+    RETURN_IF_ERROR(PreparePassword(body, u, generated));
+    if (!generated.empty()) password = generated;
+    if (include_password && password.empty()) {
+      return Status::Invalid("invalid_field",
+                             "include_password: give a password or generate_password");
+    }
+    return Status::Ok();
+  };
+  std::string link_error;
+  auto welcome = [&](const User& u, AuditEntry& audit) {
+    if (!send_welcome) return;
+    std::optional<std::string> url;
+    const Time link_expires = call.now + ctx_.config.set_password_ttl;
+    if (!include_password) {
+      // A link to choose a password; the token names the user being created.
+      auto token = IssueLinkToken(link_key_, "set_password", 0, 0, call.now, link_expires);
+      url = ctx_.config.public_url + "/set-password/" + token.token;
+      audit.tokens.push_back(std::move(token.record));
+    }
+    audit.outbox = ctx_.notifier->Welcome(
+        u, include_password ? std::optional<std::string>(password) : std::nullopt, url,
+        link_expires, call.now);
+  };
+  if (link_key_.empty()) return ErrorResponse(Status::Unavailable("no link signing key"));
+  auto r = CreateObject<User>(ctx_.store, call, prepare, welcome);
   if (r.status != 201) return r;
+  KickOutbox();
   auto j = json::parse(r.body);
   if (!groups.empty()) {
     SetMembership(ctx_.store, call, j["email"], groups);
@@ -204,6 +247,10 @@ HttpResponse Api::UpdateUser(Call& call) {
   std::string generated;
   std::optional<std::vector<std::string>> groups;
   auto r = UpdateObject<User>(ctx_.store, call, [&](const json& body, User& u) -> Status {
+    if (body.contains("send_welcome") || body.contains("include_password")) {
+      return Status::Invalid("invalid_field",
+                             "send_welcome and include_password: only when creating a user");
+    }
     if (u.id == call.caller->user.id && (u.disabled || u.role != Role::kAdmin)) {
       return Status::Conflict("self_lockout",
                               "you cannot disable yourself or drop your own admin role");

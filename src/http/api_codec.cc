@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "core/duration.h"
+#include "core/policy.h"
+#include "core/schedule.h"
 #include "http/json_fields.h"
 
 namespace pinhole {
@@ -37,6 +39,99 @@ Status CheckNames(const std::vector<std::string>& names, const char* key) {
       return Status::Invalid("invalid_field", std::string(key) + ": bad name: " + n);
   }
   return Status::Ok();
+}
+
+json ScheduleJson(const Schedule& s) {
+  json windows = json::array();
+  for (const auto& w : s.windows) {
+    windows.push_back({{"days", DayNames(w.days)},
+                       {"from", FormatTimeOfDay(w.from_minute)},
+                       {"to", FormatTimeOfDay(w.to_minute)}});
+  }
+  return {{"timezone", s.timezone}, {"windows", windows}};
+}
+
+Status BadSchedule(std::string message) {
+  return Status::Invalid("invalid_schedule", std::move(message));
+}
+
+// Reads {"timezone", "windows":[{"days", "from", "to"}]} and validates it as
+// a whole (ValidateSchedule). Every error is "invalid_schedule".
+Result<Schedule> ReadSchedule(const json& j) {
+  if (!j.is_object()) {
+    return BadSchedule("schedule: must be an object with timezone and windows, or null for always");
+  }
+  for (const auto& [key, value] : j.items()) {
+    if (key != "timezone" && key != "windows") {
+      return BadSchedule("schedule: unknown field \"" + key + "\"");
+    }
+  }
+  Schedule s;
+  auto tz = j.find("timezone");
+  if (tz == j.end() || !tz->is_string() || tz->get_ref<const std::string&>().empty()) {
+    return BadSchedule(
+        "schedule: \"timezone\" must be an IANA time zone name such as "
+        "\"Europe/Berlin\"");
+  }
+  s.timezone = tz->get<std::string>();
+  if (s.timezone.size() > 64) return BadSchedule("schedule: \"timezone\" is too long");
+  auto windows = j.find("windows");
+  if (windows == j.end() || windows->is_null() || (windows->is_array() && windows->empty())) {
+    return BadSchedule("a schedule needs at least one window; omit it for always");
+  }
+  if (!windows->is_array()) return BadSchedule("schedule: \"windows\" must be a list");
+  if (windows->size() > kMaxScheduleWindows) {
+    return BadSchedule("a schedule has at most " + std::to_string(kMaxScheduleWindows) +
+                       " windows, not " + std::to_string(windows->size()));
+  }
+  for (size_t i = 0; i < windows->size(); ++i) {
+    const json& jw = (*windows)[i];
+    std::string name = "window " + std::to_string(i + 1);
+    if (!jw.is_object()) return BadSchedule(name + ": must be an object with days, from and to");
+    for (const auto& [key, value] : jw.items()) {
+      if (key != "days" && key != "from" && key != "to") {
+        return BadSchedule(name + ": unknown field \"" + key + "\"");
+      }
+    }
+    ScheduleWindow w;
+    auto days = jw.find("days");
+    if (days == jw.end()) return BadSchedule(name + " has no days");
+    // One name may stand alone ("weekdays"); otherwise a list of names.
+    json day_list = days->is_string() ? json::array({*days}) : *days;
+    if (!day_list.is_array() || day_list.size() > 14) {
+      return BadSchedule(name + ": \"days\" must be a list of day names");
+    }
+    for (const auto& d : day_list) {
+      std::optional<uint8_t> bits;
+      if (d.is_string() && d.get_ref<const std::string&>().size() <= 16) {
+        bits = ParseDays(d.get_ref<const std::string&>());
+      }
+      if (!bits) {
+        return BadSchedule(name + ": unknown day " + d.dump() +
+                           " (use mon, tue, wed, thu, fri, sat, sun, weekdays, weekend or daily)");
+      }
+      w.days |= *bits;
+    }
+    if (w.days == 0) return BadSchedule(name + " has no days");
+    for (const char* key : {"from", "to"}) {
+      bool is_to = key[0] == 't';
+      auto it = jw.find(key);
+      std::optional<int> minute;
+      if (it != jw.end() && it->is_string() && it->get_ref<const std::string&>().size() <= 16) {
+        minute = ParseTimeOfDay(it->get_ref<const std::string&>(), is_to);
+      }
+      if (!minute) {
+        std::string given = it == jw.end() ? "nothing" : it->dump();
+        if (given.size() > 40) given = given.substr(0, 40) + "...";
+        return BadSchedule(name + ": \"" + key + "\" must be a time of day as HH:MM" +
+                           (is_to ? " (up to 24:00)" : "") + ", not " + given);
+      }
+      (is_to ? w.to_minute : w.from_minute) = *minute;
+    }
+    s.windows.push_back(w);
+  }
+  RETURN_IF_ERROR(ValidateSchedule(s));
+  return s;
 }
 
 }  // namespace
@@ -81,15 +176,17 @@ json ToJson(const Policy& p) {
           {"max_duration", FormatDuration(p.max_duration)},
           {"recipients", recipients},
           {"min_prefix", {{"ipv4", p.min_prefix_v4}, {"ipv6", p.min_prefix_v6}}},
-          {"approval", "auto"},
-          {"notify_admins", false}};
+          {"approval", ToString(p.approval)},
+          {"activate_on", ToString(p.activate_on)},
+          {"notify_admins", p.notify_admins},
+          {"schedule", p.schedule ? ScheduleJson(*p.schedule) : json(nullptr)},
+          {"may_outlive_window", p.may_outlive_window}};
 }
 
 Status ApplyUserFields(const json& body, User& out) {
-  RETURN_IF_ERROR(CheckKeys(body,
-                            {"email", "password", "role", "must_change_password", "groups",
-                             "disabled", "generate_password"},
-                            {"send_welcome", "include_password"}));
+  RETURN_IF_ERROR(
+      CheckKeys(body, {"email", "password", "role", "must_change_password", "groups", "disabled",
+                       "generate_password", "send_welcome", "include_password"}));
   User u = out;
   RETURN_IF_ERROR(ReadString(body, "email", u.email, u.id == 0));
   auto email = NormalizeEmail(u.email);
@@ -175,24 +272,10 @@ Status ApplyAccessGroupFields(const json& body, AccessGroup& out) {
 }
 
 Status ApplyPolicyFields(const json& body, Policy& out) {
-  RETURN_IF_ERROR(CheckKeys(
-      body,
-      {"name", "users", "groups", "services", "access_groups", "default_duration", "max_duration",
-       "recipients", "min_prefix", "approval", "notify_admins", "schedule"},
-      {"activate_on", "may_outlive_window"}));
-  // Approval, notifications and schedules arrive with later work; accept only
-  // the values that mean "not used".
-  if (auto it = body.find("approval"); it != body.end() && *it != "auto") {
-    return Status::Invalid("not_supported", "approval: only \"auto\" is supported by this server");
-  }
-  if (auto it = body.find("notify_admins"); it != body.end() && *it != false) {
-    return Status::Invalid("not_supported", "notify_admins is not supported by this server yet");
-  }
-  if (auto it = body.find("schedule");
-      it != body.end() && !it->is_null() &&
-      !(it->is_object() && it->value("windows", json::array()).empty())) {
-    return Status::Invalid("not_supported", "schedule is not supported by this server yet");
-  }
+  RETURN_IF_ERROR(
+      CheckKeys(body, {"name", "users", "groups", "services", "access_groups", "default_duration",
+                       "max_duration", "recipients", "min_prefix", "approval", "activate_on",
+                       "notify_admins", "schedule", "may_outlive_window"}));
   Policy p = out;
   RETURN_IF_ERROR(ReadString(body, "name", p.name, p.id == 0));
   RETURN_IF_ERROR(CheckName(p.name, "name"));
@@ -222,9 +305,6 @@ Status ApplyPolicyFields(const json& body, Policy& out) {
     for (const auto& n : names) {
       auto k = ParseRecipientKind(n);
       if (!k) return Status::Invalid("invalid_field", "recipients: unknown kind " + n);
-      if (*k == RecipientKind::kInvite) {
-        return Status::Invalid("not_supported", "recipients: invite is not supported yet");
-      }
       kinds.insert(*k);
     }
     if (kinds.empty()) return Status::Invalid("invalid_field", "recipients: must not be empty");
@@ -236,6 +316,34 @@ Status ApplyPolicyFields(const json& body, Policy& out) {
     // A policy may never allow the whole Internet (/0).
     RETURN_IF_ERROR(ReadInt(*it, "ipv4", p.min_prefix_v4, 1, 32));
     RETURN_IF_ERROR(ReadInt(*it, "ipv6", p.min_prefix_v6, 1, 128));
+  }
+  if (body.contains("approval")) {
+    std::string mode;
+    RETURN_IF_ERROR(ReadString(body, "approval", mode, false, 32));
+    auto parsed = ParseApprovalMode(mode);
+    if (!parsed) return Status::Invalid("invalid_field", "approval: must be \"auto\" or \"admin\"");
+    p.approval = *parsed;
+  }
+  // Kept with automatic approval too (it matters only with "admin"), so that
+  // switching approval back and forth does not lose it.
+  if (body.contains("activate_on")) {
+    std::string on;
+    RETURN_IF_ERROR(ReadString(body, "activate_on", on, false, 32));
+    auto parsed = ParseActivateOn(on);
+    if (!parsed) {
+      return Status::Invalid("invalid_field",
+                             "activate_on: must be \"request_address\" or \"next_login\"");
+    }
+    p.activate_on = *parsed;
+  }
+  RETURN_IF_ERROR(ReadBool(body, "notify_admins", p.notify_admins));
+  RETURN_IF_ERROR(ReadBool(body, "may_outlive_window", p.may_outlive_window));
+  if (auto it = body.find("schedule"); it != body.end()) {
+    if (it->is_null()) {
+      p.schedule.reset();
+    } else {
+      ASSIGN_OR_RETURN(p.schedule, ReadSchedule(*it));
+    }
   }
   out = std::move(p);
   return Status::Ok();

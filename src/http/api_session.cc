@@ -1,8 +1,10 @@
 // POST/DELETE /api/v1/session, GET /api/v1/me, POST /api/v1/me/password.
+#include "auth/link_tokens.h"
 #include "auth/password.h"
 #include "auth/tokens.h"
 #include "core/duration.h"
 #include "core/policy.h"
+#include "core/schedule.h"
 #include "http/api.h"
 #include "http/api_codec.h"
 #include "http/json_fields.h"
@@ -59,6 +61,7 @@ HttpResponse Api::CreateSession(Call& call) {
   if (!st.ok()) return ErrorResponse(st);
   call.caller = Caller{*user, session, false};
   (void)ctx_.store.AppendAudit(call.Audit("session.create", "user/" + user->email));
+  ActivateOnSignIn(call);
 
   auto r = JsonResponse(200, {{"token", token},
                               {"csrf_token", session.csrf_token},
@@ -133,6 +136,19 @@ HttpResponse Api::GetMyGrants(Call& call) {
       item["recipients"] = policy["recipients"];
       item["min_prefix"] = policy["min_prefix"];
       item["approval"] = policy.value("approval", "auto");
+      item["activate_on"] = policy["activate_on"];
+      item["schedule"] = policy["schedule"];  // null: always
+      item["open_now"] = true;
+      if (p->schedule) {
+        auto window = CurrentWindow(*p->schedule, call.now);
+        item["open_now"] = window.has_value();
+        if (window && window->end != Time::max()) item["window_end"] = FormatTime(window->end);
+        if (!window) {
+          if (auto next = NextOpening(*p->schedule, call.now)) {
+            item["next_opening"] = FormatTime(*next);
+          }
+        }
+      }
     }
     items.push_back(std::move(item));
   }
@@ -166,6 +182,49 @@ HttpResponse Api::ChangePassword(Call& call) {
   // Other sessions of this user end; the one that made the change stays.
   (void)ctx_.store.DeleteUserSessions(user.id);
   (void)ctx_.store.CreateSession(call.caller->session);
+  return JsonResponse(204, nullptr);
+}
+
+// A set-password link from a welcome email: GET names the account, POST
+// sets the password (once), clears "must change" and ends other sessions.
+HttpResponse Api::GetPasswordLink(Call& call) {
+  auto record = ResolveLink(call.Param("token"), "set_password", call.now);
+  if (!record.ok()) return ErrorResponse(record.status());
+  auto user = ctx_.store.GetUser(record->user_id);
+  if (!user.ok() || user->disabled) return JsonError(404, "invalid_link", "this link is not valid");
+  return JsonResponse(200, {{"email", user->email},
+                            {"link_expires_at", FormatTime(record->expires_at)}});
+}
+
+HttpResponse Api::UsePasswordLink(Call& call) {
+  auto body = ParseJsonObject(call.http.body);
+  if (!body.ok()) return ErrorResponse(body.status());
+  std::string password;
+  Status st = CheckKeys(*body, {"new"});
+  if (st.ok()) st = ReadString(*body, "new", password, true);
+  if (st.ok()) st = CheckPasswordPolicy(password);
+  if (!st.ok()) return ErrorResponse(st);
+  const std::string& token = call.Param("token");
+  auto record = ResolveLink(token, "set_password", call.now);
+  if (!record.ok()) return ErrorResponse(record.status());
+  auto user = ctx_.store.GetUser(record->user_id);
+  if (!user.ok() || user->disabled) return JsonError(404, "invalid_link", "this link is not valid");
+  auto hash = HashPassword(password);
+  if (!hash.ok()) return ErrorResponse(hash.status());
+  User changed = *user;
+  changed.password_hash = *hash;
+  changed.must_change_password = false;
+  AuditEntry audit = call.Audit("user.password_set", "user/" + user->email, {{"via", "link"}});
+  audit.actor = user->email;
+  audit.consume_tokens = {HashToken(token)};
+  auto updated = ctx_.store.UpdateUser(changed, audit);
+  if (!updated.ok()) {
+    if (updated.status().reason() == "token_used") {
+      return JsonError(410, "link_used", "this link was already used");
+    }
+    return ErrorResponse(updated.status());
+  }
+  (void)ctx_.store.DeleteUserSessions(user->id);
   return JsonResponse(204, nullptr);
 }
 

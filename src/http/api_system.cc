@@ -2,6 +2,8 @@
 #include <fmt/format.h>
 
 #include "http/api.h"
+#include "notify/notifier.h"
+#include "notify/outbox_sender.h"
 #include "http/json_fields.h"
 #include "http/tunnel/tunnel_service.h"
 
@@ -14,9 +16,10 @@ HttpResponse Api::Info(Call& call) {
   // features to show. No version: it would only help an attacker.
   return JsonResponse(200, {{"name", "Pinhole"},
                             {"features",
-                             {{"approval", false},
-                              {"schedule", false},
-                              {"invitations", false},
+                             {{"approval", true},
+                              {"schedule", true},
+                              {"invitations", true},
+                              {"email", ctx_.notifier && ctx_.notifier->options().email_enabled},
                               {"totp", false},
                               {"sso", nlohmann::json::array()}}},
                             {"backends", ctx_.controller.Backends()}});
@@ -63,6 +66,16 @@ HttpResponse Api::Metrics(Call& call) {
     metric("pinhole_tunnels_refused_total", "counter",
            "Tunnel requests refused (no lease, limits, unreachable target)", t.refused);
   }
+  if (ctx_.outbox != nullptr) {
+    OutboxStats o = ctx_.outbox->Stats();
+    metric("pinhole_notifications_sent_total", "counter", "Emails and webhooks delivered", o.sent);
+    metric("pinhole_notifications_failed_total", "counter",
+           "Emails and webhooks given up on after retries", o.failed);
+    metric("pinhole_notification_retries_total", "counter",
+           "Delivery attempts that failed and will be retried", o.retries);
+    metric("pinhole_notifications_pending", "gauge", "Emails and webhooks waiting to be sent",
+           o.pending);
+  }
   out +=
       "# HELP pinhole_http_responses_total HTTP responses by status class\n"
       "# TYPE pinhole_http_responses_total counter\n";
@@ -74,6 +87,41 @@ HttpResponse Api::Metrics(Call& call) {
   r.content_type = "text/plain; version=0.0.4";
   r.body = std::move(out);
   return r;
+}
+
+// Delivery state of notifications, without their bodies (which may carry
+// links meant for one person).
+HttpResponse Api::ListOutbox(Call& call) {
+  const auto& q = call.http.query;
+  std::string state;
+  if (auto it = q.find("state"); it != q.end()) state = it->second;
+  if (!state.empty() && state != "pending" && state != "sent" && state != "failed") {
+    return JsonError(422, "invalid_field", "state: must be pending, sent or failed");
+  }
+  int limit = 100;
+  if (auto it = q.find("limit"); it != q.end()) {
+    auto n = ParseInteger(it->second, 1, 1000);
+    if (!n) return JsonError(422, "invalid_field", "limit: must be 1..1000");
+    limit = static_cast<int>(*n);
+  }
+  auto messages = ctx_.store.ListOutbox(state, limit);
+  if (!messages.ok()) return ErrorResponse(messages.status());
+  nlohmann::json items = nlohmann::json::array();
+  for (const auto& m : *messages) {
+    items.push_back({{"id", m.id},
+                     {"channel", m.channel},
+                     {"target", m.target},
+                     {"event", m.event},
+                     {"subject", m.subject},
+                     {"state", m.state},
+                     {"attempts", m.attempts},
+                     {"created_at", FormatTime(m.created_at)},
+                     {"next_attempt_at", FormatTime(m.next_attempt_at)},
+                     {"last_error", m.last_error},
+                     {"sent_at", m.sent_at ? nlohmann::json(FormatTime(*m.sent_at))
+                                           : nlohmann::json(nullptr)}});
+  }
+  return JsonResponse(200, {{"items", items}});
 }
 
 HttpResponse Api::ListAudit(Call& call) {

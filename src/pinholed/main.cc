@@ -12,11 +12,13 @@
 #include "auth/password.h"
 #include "config/config.h"
 #include "control/controller.h"
+#include "control/housekeeper.h"
 #include "enforce/registry.h"
 #include "http/api.h"
 #include "http/client_ip.h"
 #include "http/portal.h"
 #include "http/tunnel/tunnel_service.h"
+#include "notify/from_config.h"
 #include "pinhole_version.h"
 #include "store/store.h"
 
@@ -90,9 +92,31 @@ int Serve(const Config& config, const std::string& web_root) {
     }
     enforcers[name] = std::move(e).value();
   }
+  // Notifications: rendered at commit into the outbox, delivered by the
+  // sender; the sender is declared first so that it outlives its users.
+  const Notifier notifier(NotifyOptionsFromConfig(config));
+  auto transports = TransportsFromConfig(config);
+  if (!transports.ok()) {
+    spdlog::error("cannot send notifications: {}", transports.status().message());
+    return kExitStartup;
+  }
+  OutboxSender outbox(**store, clock, std::move(transports).value(),
+                      SenderOptionsFromConfig(config));
+  auto kick = [&outbox] { outbox.Kick(); };
+  auto lease_ended = [&notifier](const Lease& l, Time now) { return notifier.LeaseEnded(l, now); };
+
   ControllerOptions controller_options;
   controller_options.resync_interval = config.resync_interval;
+  controller_options.expiry_notice = lease_ended;
+  controller_options.after_notice = kick;
   Controller controller(**store, clock, std::move(enforcers), controller_options);
+  Housekeeper housekeeper(
+      **store, clock,
+      HousekeeperOptions{.reminder_before = config.reminder_before,
+                         .reminder = [&notifier](const Lease& l,
+                                                 Time now) { return notifier.ExpiryReminder(l, now); },
+                         .ended = lease_ended,
+                         .after_notice = kick});
 
   // Declared before the server, so that the server stops (ending every
   // tunnel) before the tunnels' owner goes away.
@@ -109,7 +133,7 @@ int Serve(const Config& config, const std::string& web_root) {
         return ClientAddress(r.peer, r.Header("x-forwarded-for"), r.Header("forwarded"),
                              config.trusted_proxies);
       });
-  api = std::make_unique<Api>(ApiContext{**store, controller, clock, config, &tunnels});
+  api = std::make_unique<Api>(ApiContext{**store, controller, clock, config, &tunnels, &notifier, &outbox});
   HttpServerOptions server_options;
   server_options.listen = config.listen;
   server_options.tls_cert = config.tls_cert;
@@ -143,12 +167,17 @@ int Serve(const Config& config, const std::string& web_root) {
     return kExitStartup;
   }
   spdlog::info("ready ({} active leases)", controller.Stats().active_leases);
+  // What was committed before a crash or restart is sent now.
+  outbox.Start();
+  housekeeper.Start();
 
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("signal {}: shutting down (holes stay until their kernel timeout)", sig);
   server->Stop();
+  housekeeper.Stop();
   controller.Stop();
+  outbox.Stop();
   return 0;
 }
 

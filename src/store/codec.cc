@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/policy.h"
+#include "core/schedule.h"
+
 namespace pinhole::store {
 namespace {
 
@@ -54,6 +57,39 @@ std::vector<std::string> StringsAt(const json& j, const char* key,
   return it->get<std::vector<std::string>>();
 }
 
+// Schedules are stored in the API's form (day names, "HH:MM") so that the
+// column reads as what an admin typed.
+json EncodeSchedule(const Schedule& s) {
+  json windows = json::array();
+  for (const auto& w : s.windows) {
+    windows.push_back({{"days", DayNames(w.days)},
+                       {"from", FormatTimeOfDay(w.from_minute)},
+                       {"to", FormatTimeOfDay(w.to_minute)}});
+  }
+  return {{"timezone", s.timezone}, {"windows", windows}};
+}
+
+// Throws json::exception on a wrong shape; a bad day or time is Internal.
+Result<Schedule> DecodeSchedule(const json& j) {
+  Schedule s;
+  s.timezone = j.at("timezone").get<std::string>();
+  for (const auto& jw : j.at("windows")) {
+    ScheduleWindow w;
+    for (const auto& name : jw.at("days").get<std::vector<std::string>>()) {
+      auto bits = ParseDays(name);
+      if (!bits) return Status::Internal("stored schedule has unknown day '" + name + "'");
+      w.days |= *bits;
+    }
+    auto from = ParseTimeOfDay(jw.at("from").get<std::string>(), false);
+    auto to = ParseTimeOfDay(jw.at("to").get<std::string>(), true);
+    if (!from || !to) return Status::Internal("stored schedule has a bad time of day");
+    w.from_minute = *from;
+    w.to_minute = *to;
+    s.windows.push_back(w);
+  }
+  return s;
+}
+
 }  // namespace
 
 std::string EncodeStringList(const std::vector<std::string>& list) { return json(list).dump(); }
@@ -83,7 +119,12 @@ std::string EncodePolicySpec(const Policy& p) {
       {"recipients", recipients},
       {"min_prefix_v4", p.min_prefix_v4},
       {"min_prefix_v6", p.min_prefix_v6},
+      {"approval", ToString(p.approval)},
+      {"activate_on", ToString(p.activate_on)},
+      {"notify_admins", p.notify_admins},
+      {"may_outlive_window", p.may_outlive_window},
   };
+  if (p.schedule) j["schedule"] = EncodeSchedule(*p.schedule);
   return j.dump();
 }
 
@@ -108,6 +149,23 @@ Status DecodePolicySpec(std::string_view text, Policy& p) {
         if (!kind) return Status::Internal("stored policy has unknown recipient kind '" + r + "'");
         out.recipients.insert(*kind);
       }
+    }
+    if (auto it = j.find("approval"); it != j.end()) {
+      auto mode = ParseApprovalMode(it->get<std::string>());
+      if (!mode) return Status::Internal("stored policy has unknown approval mode");
+      out.approval = *mode;
+    }
+    if (auto it = j.find("activate_on"); it != j.end()) {
+      auto on = ParseActivateOn(it->get<std::string>());
+      if (!on) return Status::Internal("stored policy has unknown activate_on");
+      out.activate_on = *on;
+    }
+    out.notify_admins = j.value("notify_admins", d.notify_admins);
+    out.may_outlive_window = j.value("may_outlive_window", d.may_outlive_window);
+    if (auto it = j.find("schedule"); it != j.end() && !it->is_null()) {
+      auto schedule = DecodeSchedule(*it);
+      if (!schedule.ok()) return schedule.status();
+      out.schedule = std::move(*schedule);
     }
     out.id = p.id;
     out.name = std::move(p.name);

@@ -29,4 +29,8 @@ std::string EncodePolicySpec(const Policy& policy);
 // Fills every field of `policy` except id and name.
 Status DecodePolicySpec(std::string_view json, Policy& policy);
 
+// 32 random bytes from OpenSSL, hex-encoded: a new key for
+// Store::GetOrCreateSecret.
+Result<std::string> NewSecret();
+
 }  // namespace pinhole::store

@@ -10,6 +10,7 @@
 // not the expected one; Unavailable/Internal for storage failures.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -86,7 +87,12 @@ class Store {
 
   // Leases. CreateLease assigns the id; an audit entry with an empty object
   // is recorded as "lease/<id>", since the caller cannot know the id.
-  virtual Result<Lease> CreateLease(const Lease& lease, const AuditEntry& audit) = 0;
+  // `effects`, if given, may add side effects (AuditEntry::outbox, tokens)
+  // that need the new lease's id; it runs inside the transaction, after the
+  // id is assigned, and must not call the store.
+  using LeaseEffects = std::function<void(const Lease& created, AuditEntry& audit)>;
+  virtual Result<Lease> CreateLease(const Lease& lease, const AuditEntry& audit,
+                                    const LeaseEffects& effects = nullptr) = 0;
   // Writes `lease` if the stored state still equals `expected` (compare-and-set);
   // Conflict "state_changed" otherwise.
   virtual Result<Lease> UpdateLease(const Lease& lease, LeaseState expected,
@@ -108,6 +114,23 @@ class Store {
   virtual Result<Session> FindSession(std::string_view token_hash) = 0;
   virtual Status DeleteSession(std::string_view token_hash) = 0;
   virtual Status DeleteUserSessions(Id user_id) = 0;
+
+  // Action tokens (created and consumed through AuditEntry::tokens and
+  // ::consume_tokens, with the change they belong to).
+  virtual Result<ActionToken> FindActionToken(std::string_view token_hash) = 0;
+
+  // Outbox (messages are added through AuditEntry::outbox). Pending messages
+  // whose next_attempt_at <= now, oldest first, at most `limit`.
+  virtual Result<std::vector<OutboxMessage>> DueOutbox(Time now, int limit) = 0;
+  // Records a delivery attempt: writes state, attempts, next_attempt_at,
+  // last_error and sent_at of the message with this id.
+  virtual Status UpdateOutbox(const OutboxMessage& message) = 0;
+  // Newest first, at most `limit`; `state` "" for all.
+  virtual Result<std::vector<OutboxMessage>> ListOutbox(std::string_view state, int limit) = 0;
+
+  // A random secret kept in the store (e.g. the key that signs emailed
+  // links), created on first use so that every replica and restart agrees.
+  virtual Result<std::string> GetOrCreateSecret(std::string_view name) = 0;
 
   // Audit log: append-only, hash-chained (see audit/chain.h).
   virtual Status AppendAudit(const AuditEntry& audit) = 0;

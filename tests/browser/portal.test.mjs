@@ -12,7 +12,10 @@
 //      the firewall cannot apply, e.g. client and server in one namespace),
 //      PINHOLE_CHROMIUM (optional, default /usr/bin/chromium),
 //      PINHOLE_KEEP_OBJECTS=1 (optional: keep the user, service and policy the
-//      test made, instead of deleting them at the end).
+//      test made, instead of deleting them at the end),
+//      PINHOLE_WORKFLOW_STEPS=1 (optional: also run the approval and
+//      invitation steps; they create more leases, which the audit checks of
+//      tests/e2e/test_portal.py do not expect yet).
 // Exit status 0 on success; 1 with the failed step's message otherwise.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -40,6 +43,7 @@ const SHOTS = process.env.PINHOLE_SCREENSHOTS || '';
 const EXPECT_CLOSED = process.env.PINHOLE_EXPECT_CLOSED !== '0';
 const CHROMIUM = process.env.PINHOLE_CHROMIUM || '/usr/bin/chromium';
 const KEEP_OBJECTS = process.env.PINHOLE_KEEP_OBJECTS === '1';
+const WORKFLOW_STEPS = process.env.PINHOLE_WORKFLOW_STEPS === '1';
 
 const RUN = Math.random().toString(36).slice(2, 7);
 const USER_EMAIL = `dana-${RUN}@example.com`;
@@ -47,6 +51,7 @@ const USER_FIRST_PASSWORD = `first-pass-${RUN}`;
 const USER_PASSWORD = `chosen-pass-${RUN}-ok`;
 const SERVICE = `echo-${RUN}`;
 const POLICY = `portal-${RUN}`;
+const GUEST_EMAIL = `guest-${RUN}@example.com`;
 
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 360, height: 740 };
@@ -324,7 +329,7 @@ async function main() {
     await dialog.waitFor({ state: 'detached' });
     assert.equal(await focusedText(), 'New user', 'Esc closes the dialog and focus returns to "New user"');
     await newUser.click();
-    await dialog.getByLabel('Email').fill(USER_EMAIL);
+    await dialog.getByLabel('Email', { exact: true }).fill(USER_EMAIL);
     await dialog.getByLabel('Set a password').check();
     await dialog.locator('input[name=password]').fill(USER_FIRST_PASSWORD);
     assert.equal(await dialog.getByLabel('Role').inputValue(), 'user');
@@ -541,8 +546,125 @@ async function main() {
     assert.equal(live.json.items.length, 0);
   });
 
+  if (WORKFLOW_STEPS) await workflowSteps(card);
+
   await step('the browser reported no script errors and no CSP violations', async () => {
     assert.deepEqual(problems, []);
+  });
+}
+
+/**
+ * Approvals and invitations through the portal (issue 4). The user is
+ * signed in on `page`; the admin works in a second browser context, the
+ * guest in a third without any session. All three run in this namespace, so
+ * the address pinholed sees, and the one the hole opens for, is CLIENT_IP.
+ */
+async function workflowSteps(card) {
+  const newTab = async () => {
+    const ctx = await browser.newContext({ viewport: PHONE, reducedMotion: 'reduce', locale: 'en-GB', timezoneId: 'Europe/Berlin' });
+    ctx.setDefaultTimeout(15000);
+    const p = await ctx.newPage();
+    watch(p);
+    return p;
+  };
+  const ip = CLIENT_IP.replaceAll('.', '\\.');
+  let inviteUrl = '';
+
+  await step('with invitations allowed, the user invites a guest without email and gets the link to copy', async () => {
+    assert.equal(await adminApi('PATCH', `/policies/${POLICY}`, { recipients: ['self', 'invite'] }), 200);
+    await page.goto(`${BASE}/`);
+    await heading('Get access');
+    await card().waitFor();
+    await card().getByText('More options').click();
+    await card().getByLabel('Someone else, by email').check();
+    await card().getByLabel('Email of the person to invite').fill(GUEST_EMAIL);
+    const emailIt = card().getByLabel('Email the link to them');
+    if (await emailIt.isEnabled()) await emailIt.uncheck();
+    await card().getByRole('button', { name: 'Request access' }).click();
+    const result = card().locator('.grant__result .alert--info');
+    await result.waitFor();
+    assert.match(await result.innerText(), new RegExp(`Invitation for ${GUEST_EMAIL.replaceAll('.', '\\.')} created`));
+    await result.getByRole('button', { name: 'Copy link' }).waitFor();
+    inviteUrl = (await result.locator('[data-secret="invitation-url"]').innerText()).trim();
+    assert.match(inviteUrl, /\/invite\/[^/]+$/);
+    await expectClosed('after the invitation was created (nobody confirmed it yet)');
+  });
+
+  await step('My leases lists the invitation with its deadline; the guest opens the link and sees what is granted', async () => {
+    await mainNav().getByRole('link', { name: 'My leases' }).click();
+    await heading('My leases');
+    const row = page.locator('#live-leases tbody tr').filter({ hasText: GUEST_EMAIL });
+    await row.waitFor();
+    assert.match(await row.locator('td[data-label="State"]').innerText(), /Invited/);
+    assert.match(await row.innerText(), /link expires in/);
+    await row.getByRole('button', { name: 'Cancel invitation' }).waitFor();
+    const guest = await newTab();
+    await guest.goto(`${BASE}${new URL(inviteUrl).pathname}`);
+    const open = guest.getByRole('button', { name: `Open access for ${CLIENT_IP}` });
+    await open.waitFor();
+    const text = await guest.locator('main').innerText();
+    assert.match(text, new RegExp(SERVICE));
+    assert.match(text, new RegExp(USER_EMAIL.replaceAll('.', '\\.')));
+    assert.ok(await guest.evaluate(() => document.documentElement.scrollWidth <= 360), 'the invitation page fits a phone');
+    await expectClosed('while the invitation page is only shown (GET changes nothing)');
+    await open.click();
+    await guest.getByRole('heading', { level: 1, name: 'Access is open' }).waitFor();
+    assert.match(await guest.locator('main').innerText(), new RegExp(`${ip}/32`));
+    await expectOpen();
+    await guest.reload();
+    await guest.getByRole('heading', { level: 1, name: 'This invitation cannot be used any more' }).waitFor();
+    await guest.context().close();
+  });
+
+  await step('the user ends the invited lease; the port closes', async () => {
+    await page.reload();
+    await heading('My leases');
+    const row = page.locator('#live-leases tbody tr').filter({ hasText: SERVICE }).filter({ hasText: 'Active' });
+    await row.getByRole('button', { name: 'Terminate' }).click();
+    await page.getByRole('dialog', { name: 'End this access now?' }).getByRole('button', { name: 'Terminate' }).click();
+    await page.locator('#live-leases').getByText('No active access').waitFor();
+    await expectClosed('after the invited lease was terminated');
+  });
+
+  await step('under admin approval, a request waits and opens nothing', async () => {
+    assert.equal(await adminApi('PATCH', `/policies/${POLICY}`, { recipients: ['self'], approval: 'admin' }), 200);
+    await mainNav().getByRole('link', { name: 'Get access' }).click();
+    await heading('Get access');
+    await card().getByRole('button', { name: /^Get access for/ }).click();
+    const result = card().locator('.grant__result .alert--warning');
+    await result.waitFor();
+    assert.match(await result.innerText(), /Waiting for approval/);
+    await expectClosed('while the request waits for approval');
+  });
+
+  await step('an admin approves it in the portal; the hole opens for the address it was asked from', async () => {
+    const admin = await newTab();
+    await admin.goto(`${BASE}/signin?next=%2Fadmin%2Fleases`);
+    await admin.getByLabel('Email').fill(ADMIN_EMAIL);
+    await admin.getByLabel('Password', { exact: true }).fill(ADMIN_PASSWORD);
+    await admin.getByRole('button', { name: 'Sign in' }).click();
+    await admin.getByRole('heading', { level: 2, name: 'Waiting for approval' }).waitFor();
+    const row = admin.locator('tbody tr').filter({ hasText: USER_EMAIL }).filter({ hasText: 'Waiting for approval' });
+    await row.waitFor();
+    await row.getByRole('button', { name: 'Approve' }).click();
+    const dialog = admin.getByRole('dialog', { name: 'Approve this request?' });
+    await dialog.getByLabel('Note (optional)').fill('browser test');
+    await dialog.getByRole('button', { name: 'Approve' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await admin.getByText('Nothing is waiting').waitFor();
+    await expectOpen();
+    await admin.context().close();
+  });
+
+  await step('My leases shows it active; the user ends it and the port closes', async () => {
+    await mainNav().getByRole('link', { name: 'My leases' }).click();
+    await heading('My leases');
+    const row = page.locator('#live-leases tbody tr').filter({ hasText: SERVICE }).filter({ hasText: 'Active' });
+    await row.getByRole('button', { name: 'Terminate' }).click();
+    await page.getByRole('dialog', { name: 'End this access now?' }).getByRole('button', { name: 'Terminate' }).click();
+    await page.locator('#live-leases').getByText('No active access').waitFor();
+    await expectClosed('after the approved lease was terminated');
+    assert.equal(await adminApi('PATCH', `/policies/${POLICY}`, { approval: 'auto' }), 200);
   });
 }
 

@@ -12,6 +12,8 @@ import passwordPage from './pages/password.js';
 import accessPage from './pages/access.js';
 import leasesPage from './pages/leases.js';
 import invitePage from './pages/invite.js';
+import approvePage from './pages/approve.js';
+import setPasswordPage from './pages/set_password.js';
 import { forbiddenPage, notFoundPage } from './pages/status.js';
 import usersPage from './pages/admin/users.js';
 import groupsPage from './pages/admin/groups.js';
@@ -20,6 +22,7 @@ import accessGroupsPage from './pages/admin/access_groups.js';
 import policiesPage from './pages/admin/policies.js';
 import adminLeasesPage from './pages/admin/leases.js';
 import auditPage from './pages/admin/audit.js';
+import notificationsPage from './pages/admin/notifications.js';
 
 // auth: 'public' (anyone), 'any' (signed in, even before the forced password
 // change), 'user' (signed in), 'admin' (signed in with the admin role).
@@ -36,7 +39,11 @@ const ROUTES = [
   { path: '/admin/policies', title: 'Policies', auth: 'admin', section: 'admin', page: policiesPage },
   { path: '/admin/leases', title: 'All leases', auth: 'admin', section: 'admin', page: adminLeasesPage },
   { path: '/admin/audit', title: 'Audit log', auth: 'admin', section: 'admin', page: auditPage },
+  { path: '/admin/notifications', title: 'Notifications', auth: 'admin', section: 'admin', page: notificationsPage },
+  // Pages that emailed links open: public, the token in the path is the credential.
   { pattern: /^\/invite\/([^/]+)$/, title: 'Invitation', auth: 'public', page: invitePage },
+  { pattern: /^\/approve\/([^/]+)$/, title: 'Access request', auth: 'public', page: approvePage },
+  { pattern: /^\/set-password\/([^/]+)$/, title: 'Choose your password', auth: 'public', page: setPasswordPage },
 ];
 
 let current = null;
@@ -47,7 +54,13 @@ function match(pathname) {
   for (const r of ROUTES) {
     if (r.path === path) return { route: r, params: [] };
     const m = r.pattern && r.pattern.exec(path);
-    if (m) return { route: r, params: m.slice(1).map(decodeURIComponent) };
+    if (m) {
+      try {
+        return { route: r, params: m.slice(1).map(decodeURIComponent) };
+      } catch {
+        break; // a malformed %-escape: no page matches
+      }
+    }
   }
   if (path.startsWith('/admin/')) return { route: { title: 'Not found', auth: 'admin', section: 'admin', page: notFoundPage }, params: [] };
   return { route: { title: 'Not found', auth: 'public', page: notFoundPage }, params: [] };

@@ -3,7 +3,7 @@
 import { h, append } from './dom.js';
 import { api, seg } from './api.js';
 import { table, stateBadge, ruleBadge, timeEl, confirmDialog, formDialog, field, input, toast, messageOf, alertBox } from './ui.js';
-import { countdown, secondsUntil, humanDuration, apiDuration } from './format.js';
+import { countdown, secondsUntil, humanDuration, apiDuration, parseDuration } from './format.js';
 import { durationPicker } from './duration_picker.js';
 
 function recipientNote(lease) {
@@ -13,15 +13,46 @@ function recipientNote(lease) {
   return null;
 }
 
+/** Where the hole opens, in words, for a lease that may have no address yet. */
+export function sourceText(lease) {
+  if (lease.source_cidr) return lease.source_cidr;
+  if (lease.recipient?.kind === 'invite') return 'the address the guest confirms from';
+  if (lease.state === 'approved') return 'the address of the next sign-in';
+  return 'no address yet';
+}
+
 function sourceCell(lease) {
   const note = recipientNote(lease);
-  return h('span', { class: 'source-cell' }, h('code', { class: 'source' }, lease.source_cidr), note ? h('span', { class: 'muted' }, note) : null);
+  const source = lease.source_cidr
+    ? h('code', { class: 'source' }, lease.source_cidr)
+    : h('span', { class: 'muted source' }, lease.recipient?.kind === 'invite' ? 'when opened' : sourceText(lease));
+  return h('span', { class: 'source-cell' }, source, note ? h('span', { class: 'muted' }, note) : null);
 }
+
+// Waiting states: for them expires_at is a deadline, not the end of access.
+const WAITING = {
+  pending_approval: 'decide within',
+  approved: 'sign in within',
+  invited: 'link expires in',
+};
 
 /** The live countdown cell; pages call tickCountdowns every second. */
 export function countdownEl(lease) {
-  if (lease.state !== 'active') return h('span', { class: 'muted' }, lease.state === 'pending_approval' ? 'starts when approved' : '—');
+  const waiting = WAITING[lease.state];
+  if (waiting && lease.expires_at) {
+    return h('span', { class: 'deadline' },
+      h('span', { class: 'muted' }, `${waiting} `),
+      h('span', { class: 'countdown', dataset: { expires: lease.expires_at } }, countdown(secondsUntil(lease.expires_at))));
+  }
+  if (lease.state !== 'active') return h('span', { class: 'muted' }, '—');
   return h('span', { class: 'countdown', dataset: { expires: lease.expires_at } }, countdown(secondsUntil(lease.expires_at)));
+}
+
+/** What ending a lease is called in its state. */
+export function endLabel(lease) {
+  if (lease.state === 'active') return 'Terminate';
+  if (lease.state === 'invited') return 'Cancel invitation';
+  return 'Withdraw';
 }
 
 /** Updates every countdown under root; returns true when one reached zero. */
@@ -63,11 +94,11 @@ export function liveLeaseTable(leases, { showOwner = false, actions } = {}) {
     { label: 'State', cell: (l) => stateBadge(l.state) },
     { label: 'Source', cell: sourceCell },
     { label: 'Time left', cell: countdownEl },
-    { label: 'Expires', cell: (l) => (l.state === 'active' ? timeEl(l.expires_at) : h('span', { class: 'muted' }, '—')) },
+    { label: 'Expires', cell: (l) => (l.state === 'active' || WAITING[l.state] ? timeEl(l.expires_at) : h('span', { class: 'muted' }, '—')) },
     { label: 'Rules', cell: (l) => h('div', { class: 'badges' }, (l.rules || []).map((r) => ruleBadge(r, { short: l.services.length === 1 }))) },
     actions ? { label: 'Actions', class: 'col-actions', cell: (l) => h('div', { class: 'row-actions' }, actions(l)) } : null,
   ].filter(Boolean);
-  return table(cols, leases, { caption: 'Active and pending leases', rowKey: (l) => l.id });
+  return table(cols, leases, { caption: 'Active and waiting leases', rowKey: (l) => l.id });
 }
 
 /** Leases that ended: when, how, and who ended them. */
@@ -84,18 +115,30 @@ export function endedLeaseTable(leases, { showOwner = false } = {}) {
   return table(cols, leases, { caption: 'Ended leases', rowKey: (l) => l.id });
 }
 
-/** Confirm, then DELETE the lease. Resolves true when it ended. */
+/** Confirm, then DELETE the lease (withdraws or cancels a waiting one). Resolves true when it ended. */
 export async function terminateLease(lease, { mine = true } = {}) {
-  const ok = await confirmDialog({
-    title: 'End this access now?',
-    message: `The hole for ${lease.source_cidr} (${lease.services.join(', ')}) closes right away${mine ? '' : ` and ${lease.owner} loses access`}. Connections through it are cut too, unless the service keeps them.`,
-    confirmLabel: lease.state === 'active' ? 'Terminate' : 'Cancel request',
-    danger: true,
-  });
+  const services = lease.services.join(', ');
+  let title;
+  let message;
+  let done;
+  if (lease.state === 'active') {
+    title = 'End this access now?';
+    message = `The hole for ${lease.source_cidr} (${services}) closes right away${mine ? '' : ` and ${lease.owner} loses access`}. Connections through it are cut too, unless the service keeps them.`;
+    done = 'Access ended; the hole is closed.';
+  } else if (lease.state === 'invited') {
+    title = 'Cancel this invitation?';
+    message = `The link sent to ${lease.recipient?.email || 'the guest'} for ${services} stops working. Nothing was opened yet.`;
+    done = 'Invitation cancelled; its link no longer works.';
+  } else {
+    title = mine ? 'Withdraw this request?' : 'Withdraw this request for them?';
+    message = `The request for ${services}${mine ? '' : ` by ${lease.owner}`} is cancelled; nothing is opened.`;
+    done = 'Request withdrawn.';
+  }
+  const ok = await confirmDialog({ title, message, confirmLabel: endLabel(lease), danger: true });
   if (!ok) return false;
   try {
     await api.del(`/leases/${seg(lease.id)}`);
-    toast(lease.state === 'active' ? 'Access ended; the hole is closed.' : 'Request cancelled.');
+    toast(done);
     return true;
   } catch (error) {
     if (error.status !== 401) toast(messageOf(error), 'error');
@@ -138,7 +181,8 @@ export async function decideLease(lease, verb) {
       reason = input({ name: 'reason', maxlength: '500' });
       append(form,
         h('p', null, h('strong', null, lease.owner), ' asks for ', h('strong', null, lease.services.join(', ')),
-          ' from ', h('code', null, lease.source_cidr), '.'),
+          lease.duration ? ` for ${humanDuration(parseDuration(lease.duration))}` : '',
+          lease.source_cidr ? [' from ', h('code', null, lease.source_cidr)] : [' for ', sourceText(lease)], '.'),
         lease.reason ? alertBox('info', `Their reason: ${lease.reason}`) : null,
         field(approve ? 'Note (optional)' : 'Reason (optional, shown to the requester)', reason));
     },
@@ -147,6 +191,13 @@ export async function decideLease(lease, verb) {
       return api.post(`/leases/${seg(lease.id)}/${verb}`, body);
     },
   });
-  if (done) toast(approve ? 'Approved: access is open.' : 'Request denied.');
+  if (done) toast(decidedText(done, approve));
   return done;
+}
+
+function decidedText(lease, approve) {
+  if (!approve) return 'Request denied; they are told.';
+  if (lease?.state === 'approved') return 'Approved: it opens at their next sign-in.';
+  if (lease?.state === 'invited') return 'Approved: the invitation was sent.';
+  return 'Approved: access is open.';
 }

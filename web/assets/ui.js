@@ -18,6 +18,7 @@ export function badge(text, tone = 'neutral') {
 const STATES = {
   active: ['Active', 'success'],
   pending_approval: ['Waiting for approval', 'warning'],
+  approved: ['Approved: opens at next sign-in', 'info'],
   invited: ['Invited', 'info'],
   expired: ['Expired', 'neutral'],
   terminated: ['Terminated', 'neutral'],

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "audit/chain.h"
+#include "store/codec.h"
 #include "store/store.h"
 
 namespace pinhole {
@@ -32,11 +33,12 @@ class MemoryStore final : public Store {
   Result<User> CreateUser(const User& user, const AuditEntry& audit) override {
     std::lock_guard lock(mu_);
     if (FindUserLocked(user.email)) return NameTaken("user", user.email);
+    RETURN_IF_ERROR(CheckEffectsLocked(audit));
     User u = user;
     u.id = users_.next_id++;
     u.groups.clear();
     users_.rows[u.id] = u;
-    AppendLocked(audit);
+    AppendLocked(audit, 0, u.id);
     return ReadUserLocked(users_.rows.at(u.id));
   }
 
@@ -47,6 +49,7 @@ class MemoryStore final : public Store {
     if (const User* other = FindUserLocked(user.email); other && other->id != user.id) {
       return NameTaken("user", user.email);
     }
+    RETURN_IF_ERROR(CheckEffectsLocked(audit));
     User u = user;
     u.created_at = it->second.created_at;
     u.groups.clear();
@@ -192,12 +195,17 @@ class MemoryStore final : public Store {
   std::vector<Policy> ListPolicies() override { return ListNamed(policies_); }
 
   // ---- leases ----
-  Result<Lease> CreateLease(const Lease& lease, const AuditEntry& audit) override {
+  Result<Lease> CreateLease(const Lease& lease, const AuditEntry& audit,
+                            const LeaseEffects& effects) override {
     std::lock_guard lock(mu_);
     Lease l = lease;
-    l.id = leases_.next_id++;
+    l.id = leases_.next_id;
+    AuditEntry named = NameLeaseEvent(audit, l.id);
+    if (effects) effects(l, named);
+    RETURN_IF_ERROR(CheckEffectsLocked(named));
+    ++leases_.next_id;
     leases_.rows[l.id] = l;
-    AppendLocked(NameLeaseEvent(audit, l.id));
+    AppendLocked(named, l.id);
     return l;
   }
 
@@ -207,6 +215,7 @@ class MemoryStore final : public Store {
     auto it = leases_.rows.find(lease.id);
     if (it == leases_.rows.end()) return IdNotFound("lease", lease.id);
     if (it->second.state != expected) return StateChanged(it->second, expected);
+    RETURN_IF_ERROR(CheckEffectsLocked(audit));
     it->second = lease;
     AppendLocked(audit);
     return lease;
@@ -226,6 +235,7 @@ class MemoryStore final : public Store {
       }
       if (!current) return IdNotFound("lease", u.lease.id);
       if (current->state != u.expected) return StateChanged(*current, u.expected);
+      RETURN_IF_ERROR(CheckEffectsLocked(u.audit));
       staged[u.lease.id] = &u.lease;
     }
     for (const LeaseUpdate& u : updates) {
@@ -289,9 +299,58 @@ class MemoryStore final : public Store {
     return Status::Ok();
   }
 
+  // ---- action tokens, outbox, secrets ----
+  Result<ActionToken> FindActionToken(std::string_view token_hash) override {
+    std::lock_guard lock(mu_);
+    auto it = tokens_.find(token_hash);
+    if (it == tokens_.end()) return Status::NotFound("no such token");
+    return it->second;
+  }
+
+  Result<std::vector<OutboxMessage>> DueOutbox(Time now, int limit) override {
+    std::lock_guard lock(mu_);
+    std::vector<OutboxMessage> out;
+    for (const auto& [id, m] : outbox_) {
+      if (limit > 0 && static_cast<int>(out.size()) >= limit) break;
+      if (m.state == "pending" && m.next_attempt_at <= now) out.push_back(m);
+    }
+    return out;
+  }
+
+  Status UpdateOutbox(const OutboxMessage& m) override {
+    std::lock_guard lock(mu_);
+    auto it = outbox_.find(m.id);
+    if (it == outbox_.end()) return IdNotFound("outbox message", m.id);
+    it->second.state = m.state;
+    it->second.attempts = m.attempts;
+    it->second.next_attempt_at = m.next_attempt_at;
+    it->second.last_error = m.last_error;
+    it->second.sent_at = m.sent_at;
+    return Status::Ok();
+  }
+
+  Result<std::vector<OutboxMessage>> ListOutbox(std::string_view state, int limit) override {
+    std::lock_guard lock(mu_);
+    std::vector<OutboxMessage> out;
+    for (auto it = outbox_.rbegin(); it != outbox_.rend(); ++it) {
+      if (limit > 0 && static_cast<int>(out.size()) >= limit) break;
+      if (state.empty() || it->second.state == state) out.push_back(it->second);
+    }
+    return out;
+  }
+
+  Result<std::string> GetOrCreateSecret(std::string_view name) override {
+    std::lock_guard lock(mu_);
+    if (auto it = secrets_.find(name); it != secrets_.end()) return it->second;
+    ASSIGN_OR_RETURN(std::string value, store::NewSecret());
+    secrets_.emplace(std::string(name), value);
+    return value;
+  }
+
   // ---- audit ----
   Status AppendAudit(const AuditEntry& audit) override {
     std::lock_guard lock(mu_);
+    RETURN_IF_ERROR(CheckEffectsLocked(audit));
     AppendLocked(audit);
     return Status::Ok();
   }
@@ -338,7 +397,37 @@ class MemoryStore final : public Store {
                                                  ", expected " + std::string(ToString(expected)));
   }
 
-  void AppendLocked(const AuditEntry& entry) {
+  // Would the side effects of `entry` succeed? Checked before a change is
+  // made, so that a refused token changes nothing (as in one SQL transaction).
+  Status CheckEffectsLocked(const AuditEntry& entry) const {
+    std::set<std::string_view> consumed;
+    for (const std::string& hash : entry.consume_tokens) {
+      auto it = tokens_.find(hash);
+      if (it == tokens_.end() || it->second.used_at || !consumed.insert(hash).second) {
+        return Status::Conflict("token_used", "this link was already used");
+      }
+    }
+    for (const ActionToken& t : entry.tokens) {
+      if (tokens_.contains(t.token_hash)) return Status::Conflict("name_taken", "token exists");
+    }
+    return Status::Ok();
+  }
+
+  // Appends the audit event and applies its side effects (see
+  // AuditEntry::outbox); `created_*` fill tokens that name the new object as 0.
+  void AppendLocked(const AuditEntry& entry, Id created_lease = 0, Id created_user = 0) {
+    for (const std::string& hash : entry.consume_tokens) {
+      if (auto it = tokens_.find(hash); it != tokens_.end()) it->second.used_at = entry.time;
+    }
+    for (ActionToken t : entry.tokens) {
+      if (t.lease_id == 0) t.lease_id = created_lease;
+      if (t.user_id == 0) t.user_id = created_user;
+      tokens_[t.token_hash] = t;
+    }
+    for (OutboxMessage m : entry.outbox) {
+      m.id = next_outbox_id_++;
+      outbox_[m.id] = std::move(m);
+    }
     AuditEvent e;
     static_cast<AuditEntry&>(e) = entry;
     e.seq = static_cast<int64_t>(audit_.size()) + 1;
@@ -461,6 +550,10 @@ class MemoryStore final : public Store {
   Table<Lease> leases_;
   std::map<std::string, Session, std::less<>> sessions_;
   std::vector<AuditEvent> audit_;
+  std::map<std::string, ActionToken, std::less<>> tokens_;  // by token hash
+  std::map<Id, OutboxMessage> outbox_;
+  Id next_outbox_id_ = 1;
+  std::map<std::string, std::string, std::less<>> secrets_;
 };
 
 }  // namespace

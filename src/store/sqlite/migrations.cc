@@ -96,6 +96,42 @@ CREATE TABLE audit (
     {2, R"sql(
 CREATE INDEX leases_owner_recipient_state ON leases(owner_id, recipient, state);
 )sql"},
+    // Approvals, invitations and notifications: a lease remembers its length
+    // while it waits; emails and webhooks wait in the outbox, committed with
+    // the change they tell about; single-use tokens are kept by their hash.
+    {3, R"sql(
+ALTER TABLE leases ADD COLUMN duration_s INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE leases ADD COLUMN reminded INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  channel TEXT NOT NULL,
+  target TEXT NOT NULL,
+  event TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  body_text TEXT NOT NULL,
+  body_html TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  sent_at INTEGER
+);
+CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+CREATE TABLE action_tokens (
+  token_hash TEXT PRIMARY KEY,
+  purpose TEXT NOT NULL,
+  lease_id INTEGER NOT NULL,
+  user_id INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER
+);
+CREATE TABLE secrets (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+)sql"},
 };
 
 }  // namespace

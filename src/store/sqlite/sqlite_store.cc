@@ -49,7 +49,68 @@ std::vector<T> OrEmpty(Result<std::vector<T>> r) {
 
 // ---- audit ----
 
-Status AppendEvent(Connection& db, const AuditEntry& entry) {
+Status WriteOutbox(Connection& db, const OutboxMessage& m) {
+  ASSIGN_OR_RETURN(Statement st,
+                   db.Prepare("INSERT INTO outbox (channel, target, event, subject, body_text, "
+                              "body_html, created_at, state, attempts, next_attempt_at, "
+                              "last_error, sent_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"));
+  return st.Bind(1, m.channel)
+      .Bind(2, m.target)
+      .Bind(3, m.event)
+      .Bind(4, m.subject)
+      .Bind(5, m.text)
+      .Bind(6, m.html)
+      .Bind(7, ToMillis(m.created_at))
+      .Bind(8, m.state)
+      .Bind(9, m.attempts)
+      .Bind(10, ToMillis(m.next_attempt_at))
+      .Bind(11, m.last_error)
+      .Bind(12, m.sent_at ? std::optional<int64_t>(ToMillis(*m.sent_at)) : std::nullopt)
+      .Run();
+}
+
+Status WriteToken(Connection& db, const ActionToken& t) {
+  ASSIGN_OR_RETURN(Statement st,
+                   db.Prepare("INSERT INTO action_tokens VALUES (?, ?, ?, ?, ?, ?, NULL)"));
+  Status r = st.Bind(1, t.token_hash)
+                 .Bind(2, t.purpose)
+                 .Bind(3, t.lease_id)
+                 .Bind(4, t.user_id)
+                 .Bind(5, ToMillis(t.created_at))
+                 .Bind(6, ToMillis(t.expires_at))
+                 .Run();
+  if (r.reason() == "name_taken") return Status::Conflict("name_taken", "token exists");
+  return r;
+}
+
+Status ConsumeToken(Connection& db, std::string_view token_hash, Time now) {
+  ASSIGN_OR_RETURN(Statement st, db.Prepare("UPDATE action_tokens SET used_at = ? "
+                                            "WHERE token_hash = ? AND used_at IS NULL"));
+  RETURN_IF_ERROR(st.Bind(1, ToMillis(now)).Bind(2, token_hash).Run());
+  if (db.Changes() == 0) return Status::Conflict("token_used", "this link was already used");
+  return Status::Ok();
+}
+
+Status AppendChainedEvent(Connection& db, const AuditEntry& entry);
+
+// The audit event and its side effects (AuditEntry::outbox, tokens,
+// consume_tokens). `created` is the id of the lease or user this change
+// created, for tokens that name it as 0.
+Status AppendEvent(Connection& db, const AuditEntry& entry, Id created_lease = 0,
+                   Id created_user = 0) {
+  for (const std::string& hash : entry.consume_tokens) {
+    RETURN_IF_ERROR(ConsumeToken(db, hash, entry.time));
+  }
+  for (ActionToken t : entry.tokens) {
+    if (t.lease_id == 0) t.lease_id = created_lease;
+    if (t.user_id == 0) t.user_id = created_user;
+    RETURN_IF_ERROR(WriteToken(db, t));
+  }
+  for (const OutboxMessage& m : entry.outbox) RETURN_IF_ERROR(WriteOutbox(db, m));
+  return AppendChainedEvent(db, entry);
+}
+
+Status AppendChainedEvent(Connection& db, const AuditEntry& entry) {
   AuditEvent e;
   static_cast<AuditEntry&>(e) = entry;
   {
@@ -382,14 +443,15 @@ Status DeleteById(Connection& db, const char* table, std::string_view kind, Id i
 
 constexpr char kLeaseCols[] =
     "id, owner_id, owner, services_json, recipient, invite_email, source, state, reason, "
-    "policy, created_at, activated_at, expires_at, ended_at, ended_by, approved_by";
+    "policy, created_at, activated_at, expires_at, ended_at, ended_by, approved_by, duration_s, "
+    "reminded";
 
 std::optional<int64_t> OptMillis(const std::optional<Time>& t) {
   if (!t) return std::nullopt;
   return ToMillis(*t);
 }
 
-// Binds everything but the id, as ?1..?15.
+// Binds everything but the id, as ?1..?17.
 void BindLease(Statement& st, const Lease& l) {
   st.Bind(1, l.owner_id)
       .Bind(2, l.owner)
@@ -405,7 +467,9 @@ void BindLease(Statement& st, const Lease& l) {
       .Bind(12, ToMillis(l.expires_at))
       .Bind(13, OptMillis(l.ended_at))
       .Bind(14, l.ended_by)
-      .Bind(15, l.approved_by);
+      .Bind(15, l.approved_by)
+      .Bind(16, static_cast<int64_t>(l.duration.count()))
+      .Bind(17, l.reminded);
 }
 
 Result<Lease> ReadLeaseRow(const Statement& st) {
@@ -434,6 +498,8 @@ Result<Lease> ReadLeaseRow(const Statement& st) {
   if (auto t = st.OptInt(13)) l.ended_at = FromMillis(*t);
   l.ended_by = st.Text(14);
   l.approved_by = st.Text(15);
+  l.duration = Seconds(st.Int(16));
+  l.reminded = st.Int(17) != 0;
   return l;
 }
 
@@ -515,10 +581,47 @@ Status WriteLease(Connection& db, const Lease& l, LeaseState expected) {
                               "recipient = ?4, invite_email = ?5, source = ?6, state = ?7, "
                               "reason = ?8, policy = ?9, created_at = ?10, activated_at = ?11, "
                               "expires_at = ?12, ended_at = ?13, ended_by = ?14, "
-                              "approved_by = ?15 WHERE id = ?16"));
+                              "approved_by = ?15, duration_s = ?16, reminded = ?17 "
+                              "WHERE id = ?18"));
   BindLease(st, l);
-  st.Bind(16, l.id);
+  st.Bind(18, l.id);
   return st.Run();
+}
+
+// ---- outbox ----
+
+// Rows of the outbox matching `where_order` (which binds ?1 = limit and
+// optionally ?2 = `arg`).
+template <typename... Arg>
+Result<std::vector<OutboxMessage>> LoadOutbox(Connection& db, std::string_view where_order,
+                                              int limit, const Arg&... arg) {
+  ASSIGN_OR_RETURN(Statement st,
+                   db.Prepare("SELECT id, channel, target, event, subject, body_text, body_html, "
+                              "created_at, state, attempts, next_attempt_at, last_error, sent_at "
+                              "FROM outbox WHERE " +
+                              std::string(where_order)));
+  st.Bind(1, limit <= 0 ? int64_t{-1} : int64_t{limit});
+  if constexpr (sizeof...(arg) > 0) st.Bind(2, arg...);
+  std::vector<OutboxMessage> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return out;
+    OutboxMessage m;
+    m.id = st.Int(0);
+    m.channel = st.Text(1);
+    m.target = st.Text(2);
+    m.event = st.Text(3);
+    m.subject = st.Text(4);
+    m.text = st.Text(5);
+    m.html = st.Text(6);
+    m.created_at = FromMillis(st.Int(7));
+    m.state = st.Text(8);
+    m.attempts = static_cast<int>(st.Int(9));
+    m.next_attempt_at = FromMillis(st.Int(10));
+    m.last_error = st.Text(11);
+    if (auto t = st.OptInt(12)) m.sent_at = FromMillis(*t);
+    out.push_back(std::move(m));
+  }
 }
 
 // ---- sessions ----
@@ -644,7 +747,7 @@ class SqliteStore final : public Store {
       st.Bind(6, ToMillis(user.created_at));
       RETURN_IF_ERROR(Named(st.Run(), "user", user.email));
       ASSIGN_OR_RETURN(out, LoadUserById(db, db.LastInsertRowid()));
-      return AppendEvent(db, audit);
+      return AppendEvent(db, audit, 0, out->id);
     }));
     return *out;
   }
@@ -785,19 +888,22 @@ class SqliteStore final : public Store {
   std::vector<Policy> ListPolicies() override { return List<PolicyTable>(); }
 
   // ---- leases ----
-  Result<Lease> CreateLease(const Lease& lease, const AuditEntry& audit) override {
+  Result<Lease> CreateLease(const Lease& lease, const AuditEntry& audit,
+                            const LeaseEffects& effects) override {
     Lease out = lease;
     RETURN_IF_ERROR(Write([&](Connection& db) -> Status {
       ASSIGN_OR_RETURN(Statement st,
                        db.Prepare("INSERT INTO leases (owner_id, owner, services_json, "
                                   "recipient, invite_email, source, state, reason, policy, "
                                   "created_at, activated_at, expires_at, ended_at, ended_by, "
-                                  "approved_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-                                  "?10, ?11, ?12, ?13, ?14, ?15)"));
+                                  "approved_by, duration_s, reminded) VALUES (?1, ?2, ?3, ?4, "
+                                  "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"));
       BindLease(st, lease);
       RETURN_IF_ERROR(st.Run());
       out.id = db.LastInsertRowid();
-      return AppendEvent(db, NameLeaseEvent(audit, out.id));
+      AuditEntry named = NameLeaseEvent(audit, out.id);
+      if (effects) effects(out, named);
+      return AppendEvent(db, named, out.id);
     }));
     return out;
   }
@@ -870,6 +976,71 @@ class SqliteStore final : public Store {
       ASSIGN_OR_RETURN(Statement st, db.Prepare("DELETE FROM sessions WHERE user_id = ?"));
       return st.Bind(1, user_id).Run();
     });
+  }
+
+  // ---- action tokens, outbox, secrets ----
+  Result<ActionToken> FindActionToken(std::string_view token_hash) override {
+    return Read([&](Connection& db) -> Result<ActionToken> {
+      ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT token_hash, purpose, lease_id, user_id, "
+                                                "created_at, expires_at, used_at FROM "
+                                                "action_tokens WHERE token_hash = ?"));
+      ASSIGN_OR_RETURN(bool row, st.Bind(1, token_hash).Step());
+      if (!row) return Status::NotFound("no such token");
+      ActionToken t{st.Text(0), st.Text(1), st.Int(2), st.Int(3), FromMillis(st.Int(4)),
+                    FromMillis(st.Int(5)), std::nullopt};
+      if (auto used = st.OptInt(6)) t.used_at = FromMillis(*used);
+      return t;
+    });
+  }
+
+  Result<std::vector<OutboxMessage>> DueOutbox(Time now, int limit) override {
+    return Read([&](Connection& db) {
+      return LoadOutbox(db, "state = 'pending' AND next_attempt_at <= ?2 ORDER BY id LIMIT ?1",
+                        limit, ToMillis(now));
+    });
+  }
+
+  Status UpdateOutbox(const OutboxMessage& m) override {
+    return Write([&](Connection& db) -> Status {
+      ASSIGN_OR_RETURN(Statement st,
+                       db.Prepare("UPDATE outbox SET state = ?, attempts = ?, next_attempt_at = ?, "
+                                  "last_error = ?, sent_at = ? WHERE id = ?"));
+      RETURN_IF_ERROR(
+          st.Bind(1, m.state)
+              .Bind(2, m.attempts)
+              .Bind(3, ToMillis(m.next_attempt_at))
+              .Bind(4, m.last_error)
+              .Bind(5, m.sent_at ? std::optional<int64_t>(ToMillis(*m.sent_at)) : std::nullopt)
+              .Bind(6, m.id)
+              .Run());
+      if (db.Changes() == 0) return IdNotFound("outbox message", m.id);
+      return Status::Ok();
+    });
+  }
+
+  Result<std::vector<OutboxMessage>> ListOutbox(std::string_view state, int limit) override {
+    return Read([&](Connection& db) {
+      if (state.empty()) return LoadOutbox(db, "1 ORDER BY id DESC LIMIT ?1", limit);
+      return LoadOutbox(db, "state = ?2 ORDER BY id DESC LIMIT ?1", limit, state);
+    });
+  }
+
+  Result<std::string> GetOrCreateSecret(std::string_view name) override {
+    std::string value;
+    RETURN_IF_ERROR(Write([&](Connection& db) -> Status {
+      {
+        ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT value FROM secrets WHERE name = ?"));
+        ASSIGN_OR_RETURN(bool row, st.Bind(1, name).Step());
+        if (row) {
+          value = st.Text(0);
+          return Status::Ok();
+        }
+      }
+      ASSIGN_OR_RETURN(value, store::NewSecret());
+      ASSIGN_OR_RETURN(Statement st, db.Prepare("INSERT INTO secrets VALUES (?, ?)"));
+      return st.Bind(1, name).Bind(2, value).Run();
+    }));
+    return value;
   }
 
   // ---- audit ----

@@ -378,5 +378,184 @@ TEST_F(CliTest, AdminListAndAudit) {
   EXPECT_NE(err().find("--after 5"), std::string::npos);
 }
 
+// ---- issue 4: approvals, invitations, welcome emails, schedules, outbox ----
+
+constexpr char kInvited[] = R"({"id":8,"owner":"alice@example.com","services":["ssh"],
+  "recipient":{"kind":"invite","email":"guest@example.com"},"source_cidr":null,
+  "state":"invited","created_at":"2026-11-21T09:30:00Z","expires_at":"2026-11-24T09:30:00Z",
+  "duration":"1h","rules":[],"invitation":{"url":"https://p.example.com/invite/tok123",
+  "expires_at":"2026-11-24T09:30:00Z","emailed":false}})";
+
+TEST_F(CliTest, OpenInvitePrintsTheLink) {
+  SaveLogin();
+  http_.Reply(201, kInvited);
+  ASSERT_EQ(Run({"open", "ssh", "--invite", "guest@example.com", "--no-email", "--invite-expires",
+                 "3d"}),
+            0)
+      << err();
+  EXPECT_EQ(Body(0), json::parse(R"({"services":["ssh"],"recipient":{"kind":"invite",
+      "email":"guest@example.com","send_email":false,"expires_in":"3d"}})"));
+  EXPECT_NE(out().find("Lease 8 is waiting for guest@example.com to accept the invitation."),
+            std::string::npos)
+      << out();
+  EXPECT_NE(out().find("https://p.example.com/invite/tok123"), std::string::npos) << out();
+  EXPECT_NE(out().find("no: pass the link on yourself"), std::string::npos) << out();
+  // The invite options alone are a usage error, and nothing is sent.
+  EXPECT_EQ(Run({"open", "ssh", "--no-email"}), kExitUsage);
+  EXPECT_EQ(http_.requests().size(), 1u);
+}
+
+TEST_F(CliTest, LsShowsAnUnopenedInvitationByEmail) {
+  SaveLogin();
+  http_.Reply(200, std::string(R"({"items":[)") + kInvited + "]}");
+  ASSERT_EQ(Run({"ls", "--state", "invited"}), 0) << err();
+  EXPECT_EQ(Request(0).url, std::string(kServer) + "/api/v1/leases?mine=true&state=invited");
+  EXPECT_NE(out().find("invite: guest@example.com"), std::string::npos) << out();
+}
+
+TEST_F(CliTest, AdminApproveAndDeny) {
+  SaveLogin();
+  http_.Reply(200, kLease);
+  ASSERT_EQ(Run({"admin", "approve", "7", "--reason", "ok for the release"}), 0) << err();
+  EXPECT_EQ(Request(0).method, "POST");
+  EXPECT_EQ(Request(0).url, std::string(kServer) + "/api/v1/leases/7/approve");
+  EXPECT_EQ(Body(0), json::parse(R"({"reason":"ok for the release"})"));
+  EXPECT_NE(out().find("Lease 7 was approved and is active."), std::string::npos) << out();
+
+  std::string denied = json::parse(kLease).dump();
+  json d = json::parse(denied);
+  d["state"] = "denied";
+  http_.Reply(200, d.dump());
+  ASSERT_EQ(Run({"admin", "deny", "7"}), 0) << err();
+  EXPECT_EQ(Request(1).url, std::string(kServer) + "/api/v1/leases/7/deny");
+  EXPECT_EQ(Body(1), json::object());
+  EXPECT_NE(out().find("Lease 7 was denied."), std::string::npos) << out();
+
+  http_.Reply(409, R"({"error":{"code":"not_pending","message":"lease 7 is active"}})");
+  EXPECT_EQ(Run({"admin", "approve", "7"}), kExitRefused);
+  EXPECT_EQ(err(), "pinhole: lease 7 is active (not_pending)\n");
+  EXPECT_EQ(Run({"admin", "approve"}), kExitUsage);  // the id is required
+  EXPECT_EQ(http_.requests().size(), 3u);
+}
+
+TEST_F(CliTest, AdminPendingListsWaitingRequests) {
+  SaveLogin();
+  http_.Reply(200, R"({"items":[{"id":12,"owner":"bob@example.com","services":["db"],
+      "recipient":{"kind":"self"},"source_cidr":"198.51.100.4/32","state":"pending_approval",
+      "duration":"2h","reason":"migration","created_at":"2026-11-21T09:00:00Z",
+      "expires_at":"2026-11-22T09:00:00Z"}]})");
+  ASSERT_EQ(Run({"admin", "pending"}), 0) << err();
+  EXPECT_EQ(Request(0).url, std::string(kServer) + "/api/v1/leases?state=pending_approval");
+  EXPECT_EQ(out(),
+            "ID  OWNER            SERVICES  SOURCE           FOR  ASKED    DECIDE BY  REASON\n"
+            "12  bob@example.com  db        198.51.100.4/32  2h   30m ago  in 1d      migration\n");
+  http_.Reply(200, R"({"items":[]})");
+  ASSERT_EQ(Run({"admin", "pending"}), 0);
+  EXPECT_EQ(out(), "Nothing is waiting for approval.\n");
+}
+
+TEST_F(CliTest, AdminUsersCreateWithWelcomeEmail) {
+  SaveLogin();
+  http_.Reply(201, R"({"id":4,"email":"bob@example.com"})");
+  ASSERT_EQ(Run({"admin", "users", "create", "bob@example.com", "--send-welcome"}), 0) << err();
+  EXPECT_EQ(Body(0), json::parse(R"({"email":"bob@example.com","send_welcome":true})"));
+  http_.Reply(201, R"({"id":5,"email":"eve@example.com"})");
+  ASSERT_EQ(Run({"admin", "users", "create", "eve@example.com", "--send-welcome",
+                 "--include-password", "--generate-password"}),
+            0)
+      << err();
+  json body = Body(1);
+  EXPECT_EQ(body["send_welcome"], true);
+  EXPECT_EQ(body["include_password"], true);
+  EXPECT_EQ(body["password"].get<std::string>().size(), 20u);
+  // Without a password to include, or without the email: usage errors.
+  EXPECT_EQ(Run({"admin", "users", "create", "x@example.com", "--send-welcome",
+                 "--include-password"}),
+            kExitUsage);
+  EXPECT_EQ(Run({"admin", "users", "create", "x@example.com", "--include-password",
+                 "--generate-password"}),
+            kExitUsage);
+  EXPECT_EQ(http_.requests().size(), 2u);
+  // Update has no welcome email.
+  EXPECT_EQ(Run({"admin", "users", "update", "bob@example.com", "--send-welcome"}), kExitUsage);
+}
+
+TEST_F(CliTest, AdminPolicyApprovalAndScheduleFlags) {
+  SaveLogin();
+  http_.Reply(201, R"({"id":3,"name":"office"})");
+  ASSERT_EQ(Run({"admin", "policies", "create", "office", "--group", "ops", "--service", "ssh",
+                 "--approval", "admin", "--activate-on", "next_login", "--notify-admins",
+                 "--schedule-tz", "Europe/Berlin", "--window", "mon-fri 08:00-18:00", "--window",
+                 "sat 09:00-12:00", "--may-outlive-window"}),
+            0)
+      << err();
+  EXPECT_EQ(Body(0), json::parse(R"({"name":"office","groups":["ops"],"services":["ssh"],
+      "approval":"admin","activate_on":"next_login","notify_admins":true,
+      "may_outlive_window":true,"schedule":{"timezone":"Europe/Berlin","windows":[
+      {"days":["mon","tue","wed","thu","fri"],"from":"08:00","to":"18:00"},
+      {"days":["sat"],"from":"09:00","to":"12:00"}]}})"));
+  // A window without a time zone, or a malformed one: usage errors, nothing sent.
+  EXPECT_EQ(Run({"admin", "policies", "create", "p", "--window", "mon-fri 08:00-18:00"}),
+            kExitUsage);
+  EXPECT_EQ(Run({"admin", "policies", "create", "p", "--schedule-tz", "UTC", "--window",
+                 "mon-fri 8-18"}),
+            kExitUsage);
+  EXPECT_NE(err().find("HH:MM"), std::string::npos) << err();
+  EXPECT_EQ(http_.requests().size(), 1u);
+}
+
+TEST_F(CliTest, AdminPolicyUpdateCompletesOrClearsTheSchedule) {
+  SaveLogin();
+  http_.Reply(200, R"({"id":3,"name":"p","schedule":{"timezone":"Europe/Berlin",
+      "windows":[{"days":["mon"],"from":"08:00","to":"18:00"}]}})");
+  http_.Reply(200, R"({"id":3,"name":"p"})");
+  ASSERT_EQ(Run({"admin", "policies", "update", "p", "--window", "tue-wed 22:00-02:00"}), 0)
+      << err();
+  EXPECT_EQ(Request(0).method, "GET");
+  EXPECT_EQ(Request(1).method, "PATCH");
+  EXPECT_EQ(Body(1), json::parse(R"({"schedule":{"timezone":"Europe/Berlin","windows":[
+      {"days":["tue","wed"],"from":"22:00","to":"02:00"}]}})"));
+  http_.Reply(200, R"({"id":3,"name":"p"})");
+  ASSERT_EQ(Run({"admin", "policies", "update", "p", "--window", "", "--no-may-outlive-window"}),
+            0)
+      << err();
+  EXPECT_EQ(Request(2).method, "PATCH");
+  EXPECT_EQ(Body(2), json::parse(R"({"schedule":null,"may_outlive_window":false})"));
+  // Only a time zone, but the policy has no schedule to keep the windows of.
+  http_.Reply(200, R"({"id":3,"name":"p","schedule":null})");
+  EXPECT_EQ(Run({"admin", "policies", "update", "p", "--schedule-tz", "UTC"}), kExitUsage);
+  EXPECT_EQ(http_.requests().size(), 4u);  // the GET, no PATCH
+}
+
+TEST_F(CliTest, AdminOutboxListsDeliveries) {
+  SaveLogin();
+  http_.Reply(200, R"({"items":[{"id":3,"channel":"email","target":"ops@example.com",
+      "event":"approval.requested","subject":"Approve?","state":"pending","attempts":2,
+      "created_at":"2026-11-21T09:00:00Z","next_attempt_at":"2026-11-21T09:35:00Z",
+      "last_error":"connection refused","sent_at":null}]})");
+  ASSERT_EQ(Run({"admin", "outbox", "--state", "pending", "--limit", "5"}), 0) << err();
+  EXPECT_EQ(Request(0).url, std::string(kServer) + "/api/v1/outbox?limit=5&state=pending");
+  EXPECT_EQ(out(),
+            "ID  STATE    CHANNEL  TARGET           EVENT               TRIES  CREATED  "
+            "NEXT/SENT  LAST ERROR\n"
+            "3   pending  email    ops@example.com  approval.requested  2      30m ago  "
+            "in 5m      connection refused\n");
+  EXPECT_EQ(Run({"admin", "outbox", "--state", "lost"}), kExitUsage);
+}
+
+TEST_F(CliTest, HelpListsTheNewCommands) {
+  EXPECT_EQ(Run({"admin", "--help"}), 0);
+  for (const char* name : {"approve", "deny", "pending", "outbox"}) {
+    EXPECT_NE(out().find(name), std::string::npos) << name << "\n" << out();
+  }
+  EXPECT_EQ(Run({"open", "--help"}), 0);
+  EXPECT_NE(out().find("--invite-expires"), std::string::npos) << out();
+  EXPECT_NE(out().find("--no-email"), std::string::npos) << out();
+  EXPECT_EQ(Run({"admin", "policies", "create", "--help"}), 0);
+  for (const char* flag : {"--window", "--schedule-tz", "--activate-on", "--may-outlive-window"}) {
+    EXPECT_NE(out().find(flag), std::string::npos) << flag;
+  }
+}
+
 }  // namespace
 }  // namespace pinhole::cli

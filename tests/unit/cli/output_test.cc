@@ -180,5 +180,76 @@ TEST(TimeFieldTextTest, LocalPlusRelativeOrRawWhenUnparseable) {
   EXPECT_EQ(RelativeFieldText(lease, "odd", now), "tomorrow-ish");
 }
 
+TEST(LeaseSummaryTest, ActiveLease) {
+  TzGuard tz("UTC");
+  Time now = *ParseTime("2026-11-21T09:30:00Z");
+  nlohmann::json lease = {{"id", 7},
+                          {"state", "active"},
+                          {"source_cidr", "203.0.113.7/32"},
+                          {"services", {"ssh", "db"}},
+                          {"expires_at", "2026-11-21T11:30:00Z"},
+                          {"ended_at", nullptr}};
+  EXPECT_EQ(RenderLeaseSummary(lease, "was renewed and ", now),
+            "Lease 7 was renewed and is active.\n"
+            "  source:    203.0.113.7/32\n"
+            "  services:  ssh, db\n"
+            "  expires:   2026-11-21 11:30:00 UTC (in 2h)\n");
+}
+
+TEST(LeaseSummaryTest, InvitationShowsTheLinkAndWhetherItWasEmailed) {
+  TzGuard tz("UTC");
+  Time now = *ParseTime("2026-11-21T09:30:00Z");
+  nlohmann::json lease = {
+      {"id", 8},
+      {"state", "invited"},
+      {"source_cidr", nullptr},
+      {"services", {"ssh"}},
+      {"recipient", {{"kind", "invite"}, {"email", "guest@example.com"}}},
+      {"expires_at", "2026-11-28T09:30:00Z"},
+      {"invitation",
+       {{"url", "https://p.example.com/invite/abc"}, {"expires_at", "2026-11-28T09:30:00Z"},
+        {"emailed", false}}}};
+  std::string out = RenderLeaseSummary(lease, "", now);
+  EXPECT_EQ(out.substr(0, out.find('\n')),
+            "Lease 8 is waiting for guest@example.com to accept the invitation.");
+  EXPECT_NE(out.find("link expires:  2026-11-28 09:30:00 UTC (in 7d)"), std::string::npos) << out;
+  EXPECT_NE(out.find("link:          https://p.example.com/invite/abc\n"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("emailed:       no: pass the link on yourself"), std::string::npos) << out;
+  lease["invitation"]["emailed"] = true;
+  EXPECT_NE(RenderLeaseSummary(lease, "", now).find("emailed:       yes"), std::string::npos);
+}
+
+TEST(LeaseSummaryTest, WaitingStatesNameTheirDeadline) {
+  TzGuard tz("UTC");
+  Time now = *ParseTime("2026-11-21T09:30:00Z");
+  nlohmann::json lease = {{"id", 9},
+                          {"state", "pending_approval"},
+                          {"source_cidr", "203.0.113.7/32"},
+                          {"services", {"ssh"}},
+                          {"expires_at", "2026-11-22T09:30:00Z"}};
+  std::string out = RenderLeaseSummary(lease, "", now);
+  EXPECT_NE(out.find("Lease 9 is waiting for an admin's approval."), std::string::npos) << out;
+  EXPECT_NE(out.find("decide by:"), std::string::npos) << out;
+  lease["state"] = "approved";
+  out = RenderLeaseSummary(lease, "was approved and ", now);
+  EXPECT_NE(out.find("Lease 9 was approved and waits for the owner's next sign-in, where it opens "
+                     "for that address."),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("sign in by:"), std::string::npos) << out;
+  lease["state"] = "denied";
+  EXPECT_EQ(RenderLeaseSummary(lease, "", now).rfind("Lease 9 was denied.\n", 0), 0u);
+}
+
+TEST(LeaseSummaryTest, RuleProblemsAreListedAndSanitized) {
+  nlohmann::json lease = {
+      {"rules",
+       {{{"service", "ssh"}, {"backend", "nftables"}, {"status", "applied"}},
+        {{"service", "db\x1b[2J"}, {"backend", "nftables"}, {"status", "error"}, {"error", "full"}}}}};
+  EXPECT_EQ(RuleProblems(lease), std::vector<std::string>{"db[2J (nftables): full"});
+  EXPECT_TRUE(RuleProblems(nlohmann::json::array()).empty());
+}
+
 }  // namespace
 }  // namespace pinhole::cli

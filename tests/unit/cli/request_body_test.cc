@@ -238,5 +238,134 @@ TEST(PolicyBodyTest, CompleteMinPrefixLeavesOtherPatchesAlone) {
   EXPECT_EQ(patch, Json::parse(R"({"min_prefix":{"ipv6":64}})"));
 }
 
+// ---- issue 4: invitations, welcome emails, approval and schedule flags ----
+
+TEST(LeaseBodyTest, InviteWithoutEmailAndWithExpiry) {
+  LeaseFlags f;
+  f.services = {"ssh"};
+  f.invite_email = "guest@example.com";
+  f.send_email = false;
+  f.invite_expires = "3d";
+  auto body = LeaseRequestBody(f);
+  ASSERT_TRUE(body.ok()) << body.status().ToString();
+  EXPECT_EQ(*body, Json::parse(R"({"services":["ssh"],"recipient":{"kind":"invite",
+      "email":"guest@example.com","send_email":false,"expires_in":"3d"}})"));
+}
+
+TEST(LeaseBodyTest, InviteOptionsNeedAnInvite) {
+  LeaseFlags f;
+  f.services = {"ssh"};
+  f.send_email = false;
+  EXPECT_EQ(Reason(LeaseRequestBody(f)), "usage");
+  f.send_email.reset();
+  f.invite_expires = "3d";
+  EXPECT_EQ(Reason(LeaseRequestBody(f)), "usage");
+  f.invite_email = "guest@example.com";
+  f.invite_expires = "3x";
+  EXPECT_EQ(Reason(LeaseRequestBody(f)), "invalid_duration");
+}
+
+TEST(UserBodyTest, WelcomeEmailFlags) {
+  UserFlags f;
+  f.email = "bob@example.com";
+  f.send_welcome = true;
+  EXPECT_EQ(*UserBody(f), Json::parse(R"({"email":"bob@example.com","send_welcome":true})"));
+  f.include_password = true;
+  EXPECT_EQ(Reason(UserBody(f)), "usage");  // no password to include
+  f.password = "correct horse battery";
+  EXPECT_EQ(*UserBody(f), Json::parse(R"({"email":"bob@example.com","password":
+      "correct horse battery","send_welcome":true,"include_password":true})"));
+  f.send_welcome.reset();
+  EXPECT_EQ(Reason(UserBody(f)), "usage");  // include_password without the email
+}
+
+TEST(WindowTest, RangesListsAndNames) {
+  EXPECT_EQ(*ParseWindow("mon-fri 08:00-18:00"),
+            Json::parse(R"({"days":["mon","tue","wed","thu","fri"],"from":"08:00","to":"18:00"})"));
+  EXPECT_EQ(*ParseWindow("Sat,sun 8:30-12:00"),
+            Json::parse(R"({"days":["sat","sun"],"from":"08:30","to":"12:00"})"));
+  // A range may wrap past Sunday; days come out in week order.
+  EXPECT_EQ(*ParseWindow("fri-mon 22:00-02:00"),
+            Json::parse(R"({"days":["mon","fri","sat","sun"],"from":"22:00","to":"02:00"})"));
+  EXPECT_EQ(*ParseWindow("weekdays  00:00-24:00"),
+            Json::parse(R"({"days":["mon","tue","wed","thu","fri"],"from":"00:00","to":"24:00"})"));
+  EXPECT_EQ((*ParseWindow("daily 06:00-07:00"))["days"].size(), 7u);
+  EXPECT_EQ(*ParseWindow("weekend,wed 10:00-11:00"),
+            Json::parse(R"({"days":["wed","sat","sun"],"from":"10:00","to":"11:00"})"));
+}
+
+TEST(WindowTest, RejectsMalformedWindows) {
+  for (const char* bad : {"", "mon-fri", "08:00-18:00", "mo-fr 08:00-18:00", "mon 8-18",
+                          "mon 08:00-18:60", "mon 24:00-02:00", "mon 08:00-24:01",
+                          "mon 08:00-08:00", "mon, 08:00-09:00", "mon 08:00–18:00",
+                          "mon 0800-1800"}) {
+    auto w = ParseWindow(bad);
+    EXPECT_FALSE(w.ok()) << bad << " -> " << w->dump();
+    if (!w.ok()) {
+      EXPECT_EQ(w.status().reason(), "invalid_window") << bad;
+    }
+  }
+}
+
+TEST(PolicyBodyTest, ApprovalAndScheduleFields) {
+  PolicyFlags f;
+  f.approval = "admin";
+  f.activate_on = "next_login";
+  f.notify_admins = true;
+  f.may_outlive_window = false;
+  f.schedule_tz = "Europe/Berlin";
+  f.windows = std::vector<std::string>{"mon-fri 08:00-18:00", "sat 10:00-12:00"};
+  auto body = PolicyBody(f, /*creating=*/true);
+  ASSERT_TRUE(body.ok()) << body.status().ToString();
+  EXPECT_EQ(*body, Json::parse(R"({"approval":"admin","activate_on":"next_login",
+      "notify_admins":true,"may_outlive_window":false,"schedule":{"timezone":"Europe/Berlin",
+      "windows":[{"days":["mon","tue","wed","thu","fri"],"from":"08:00","to":"18:00"},
+                 {"days":["sat"],"from":"10:00","to":"12:00"}]}})"));
+}
+
+TEST(PolicyBodyTest, ScheduleHalvesAndClearing) {
+  auto with = [](auto set, bool creating) {
+    PolicyFlags f;
+    set(f);
+    return PolicyBody(f, creating);
+  };
+  auto tz_only = [](PolicyFlags& f) { f.schedule_tz = "UTC"; };
+  auto windows_only = [](PolicyFlags& f) {
+    f.windows = std::vector<std::string>{"mon 08:00-09:00"};
+  };
+  // Creating needs both halves; an update may send one, completed later.
+  EXPECT_EQ(Reason(with(tz_only, true)), "usage");
+  EXPECT_EQ(Reason(with(windows_only, true)), "usage");
+  Json patch = *with(tz_only, false);
+  EXPECT_TRUE(SchedulePartial(patch));
+  EXPECT_TRUE(CompleteSchedule(patch, Json::parse(R"({"schedule":{"timezone":"Europe/Berlin",
+      "windows":[{"days":["sun"],"from":"01:00","to":"02:00"}]}})")).ok());
+  EXPECT_EQ(patch, Json::parse(R"({"schedule":{"timezone":"UTC",
+      "windows":[{"days":["sun"],"from":"01:00","to":"02:00"}]}})"));
+  EXPECT_FALSE(SchedulePartial(patch));
+  // Nothing to complete from: the policy is always open.
+  patch = *with(windows_only, false);
+  EXPECT_EQ(CompleteSchedule(patch, Json::parse(R"({"schedule":null})")).reason(), "usage");
+  // --window '' = always open.
+  Json cleared = *with([](PolicyFlags& f) { f.windows = std::vector<std::string>{}; }, false);
+  EXPECT_EQ(cleared, Json::parse(R"({"schedule":null})"));
+  EXPECT_FALSE(SchedulePartial(cleared));
+  EXPECT_EQ(Reason(with(
+                [](PolicyFlags& f) {
+                  f.windows = std::vector<std::string>{};
+                  f.schedule_tz = "UTC";
+                },
+                false)),
+            "usage");
+  EXPECT_EQ(Reason(with([](PolicyFlags& f) { f.activate_on = "soon"; }, false)), "invalid_value");
+  EXPECT_EQ(Reason(with(
+                [](PolicyFlags& f) {
+                  f.schedule_tz = "UTC";
+                  f.windows = std::vector<std::string>{"someday 08:00-09:00"};
+                },
+                true)),
+            "invalid_window");
+}
+
 }  // namespace
 }  // namespace pinhole::cli

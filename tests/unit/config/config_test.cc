@@ -12,6 +12,7 @@ namespace pinhole {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 Config MustParse(std::string_view text) {
@@ -228,6 +229,202 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"SyntaxError", "[server]\nlisten = \n", "test.toml:2: ", ""},
         ErrorCase{"DuplicateKey", "[store]\nsqlite = \"a\"\nsqlite = \"b\"\n",
                   "test.toml:3: ", ""}),
+    [](const ::testing::TestParamInfo<ErrorCase>& info) { return std::string(info.param.name); });
+
+TEST(ConfigTest, NotificationDefaults) {
+  Config c = MustParse("");
+  EXPECT_EQ(c.smtp_url, "");
+  EXPECT_FALSE(c.email_enabled());
+  EXPECT_EQ(c.smtp_from, "Pinhole <pinhole@localhost>");
+  EXPECT_EQ(c.smtp_username, "");
+  EXPECT_EQ(c.smtp_password, "");
+  EXPECT_TRUE(c.smtp_starttls);
+  EXPECT_EQ(c.smtp_timeout, Seconds(30));
+  EXPECT_EQ(c.reminder_before, Seconds(900));
+  EXPECT_EQ(c.notify_retry_base, Seconds(5));
+  EXPECT_EQ(c.notify_retry_max, Seconds(600));
+  EXPECT_EQ(c.notify_give_up_after, Seconds(3 * 86400));
+  EXPECT_EQ(c.webhook_timeout, Seconds(10));
+  EXPECT_TRUE(c.webhooks.empty());
+  EXPECT_EQ(c.approval_pending_timeout, Seconds(86400));
+  EXPECT_EQ(c.approval_link_ttl, Seconds(86400));
+  EXPECT_EQ(c.invitation_expiry, Seconds(7 * 86400));
+  EXPECT_EQ(c.invitation_max_expiry, Seconds(30 * 86400));
+  EXPECT_EQ(c.set_password_ttl, Seconds(3 * 86400));
+}
+
+TEST(ConfigTest, NotificationKeys) {
+  Config c = MustParse(R"(
+[smtp]
+url = "smtps://mail.example.com:465"
+from = "Pinhole Gateway <gate@example.com>"
+username = "gate"
+password = "s3cret pass"
+starttls = false
+timeout = "1m"
+
+[notify]
+reminder_before = "30m"
+retry_base = "2s"
+retry_max = "1h"
+give_up_after = "1d"
+webhook_timeout = 5
+
+[[webhooks]]
+name = "chatops"
+url = "https://hooks.example.com/T000/B000/XXXX"
+secret = "0123456789abcdef0123"
+events = ["lease.approval_requested", "lease.opened"]
+
+[[webhooks]]
+name = "audit-sink.v2"
+url = "http://127.0.0.1:9000/hook"
+
+[approval]
+pending_timeout = "4h"
+link_ttl = "2h"
+
+[invitations]
+expiry = "2d"
+max_expiry = "14d"
+set_password_ttl = "12h"
+)");
+  EXPECT_EQ(c.smtp_url, "smtps://mail.example.com:465");
+  EXPECT_TRUE(c.email_enabled());
+  EXPECT_EQ(c.smtp_from, "Pinhole Gateway <gate@example.com>");
+  EXPECT_EQ(c.smtp_username, "gate");
+  EXPECT_EQ(c.smtp_password, "s3cret pass");
+  EXPECT_FALSE(c.smtp_starttls);
+  EXPECT_EQ(c.smtp_timeout, Seconds(60));
+  EXPECT_EQ(c.reminder_before, Seconds(1800));
+  EXPECT_EQ(c.notify_retry_base, Seconds(2));
+  EXPECT_EQ(c.notify_retry_max, Seconds(3600));
+  EXPECT_EQ(c.notify_give_up_after, Seconds(86400));
+  EXPECT_EQ(c.webhook_timeout, Seconds(5));
+  ASSERT_EQ(c.webhooks.size(), 2u);
+  EXPECT_EQ(c.webhooks[0].name, "chatops");
+  EXPECT_EQ(c.webhooks[0].url, "https://hooks.example.com/T000/B000/XXXX");
+  EXPECT_EQ(c.webhooks[0].secret, "0123456789abcdef0123");
+  EXPECT_EQ(c.webhooks[0].events,
+            (std::vector<std::string>{"lease.approval_requested", "lease.opened"}));
+  EXPECT_EQ(c.webhooks[1].name, "audit-sink.v2");
+  EXPECT_EQ(c.webhooks[1].secret, "");
+  EXPECT_TRUE(c.webhooks[1].events.empty());
+  EXPECT_EQ(c.approval_pending_timeout, Seconds(4 * 3600));
+  EXPECT_EQ(c.approval_link_ttl, Seconds(2 * 3600));
+  EXPECT_EQ(c.invitation_expiry, Seconds(2 * 86400));
+  EXPECT_EQ(c.invitation_max_expiry, Seconds(14 * 86400));
+  EXPECT_EQ(c.set_password_ttl, Seconds(12 * 3600));
+}
+
+TEST(ConfigTest, RemindersCanBeTurnedOffAndEmailStaysOffWithEmptyUrl) {
+  Config c = MustParse("[notify]\nreminder_before = \"0s\"\n[smtp]\nurl = \"\"\n");
+  EXPECT_EQ(c.reminder_before, Seconds(0));
+  EXPECT_FALSE(c.email_enabled());
+  c = MustParse("[notify]\nreminder_before = 0\n");
+  EXPECT_EQ(c.reminder_before, Seconds(0));
+}
+
+TEST(ConfigTest, SmtpPasswordNeverAppearsInErrors) {
+  std::string msg = ErrorOf("[smtp]\npassword = \"hunter2-secret\"\n");
+  EXPECT_THAT(msg, StartsWith("test.toml:2: smtp.username: "));
+  EXPECT_THAT(msg, Not(HasSubstr("hunter2")));
+  msg = ErrorOf("[[webhooks]]\nname = \"x\"\nurl = \"https://h/\"\nsecret = \"short-secret\"\n");
+  EXPECT_THAT(msg, StartsWith("test.toml:4: webhooks.secret: "));
+  EXPECT_THAT(msg, Not(HasSubstr("short-secret")));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    NotificationErrors, ConfigErrorTest,
+    ::testing::Values(
+        ErrorCase{"SmtpUrlScheme", "[smtp]\nurl = \"mail.example.com:25\"\n",
+                  "test.toml:2: smtp.url: ", "smtp:// or smtps://"},
+        ErrorCase{"SmtpUrlHttp", "[smtp]\nurl = \"http://mail.example.com\"\n",
+                  "test.toml:2: smtp.url: ", "smtp:// or smtps://"},
+        ErrorCase{"SmtpUrlNoHost", "[smtp]\nurl = \"smtp://\"\n",
+                  "test.toml:2: smtp.url: ", "no host"},
+        ErrorCase{"SmtpUrlCredentials", "[smtp]\nurl = \"smtp://u:p@mail.example.com\"\n",
+                  "test.toml:2: smtp.url: ", "credentials"},
+        ErrorCase{"SmtpUrlSpace", "[smtp]\nurl = \"smtp://mail example\"\n",
+                  "test.toml:2: smtp.url: ", "spaces"},
+        ErrorCase{"SmtpUrlWrongType", "[smtp]\nurl = 25\n",
+                  "test.toml:2: smtp.url: ", "expected a string"},
+        ErrorCase{"SmtpFromNoAt", "[smtp]\nfrom = \"Pinhole <pinhole>\"\n",
+                  "test.toml:2: smtp.from: ", "expected an address"},
+        ErrorCase{"SmtpFromUnclosed", "[smtp]\nfrom = \"Pinhole <p@example.com\"\n",
+                  "test.toml:2: smtp.from: ", "Name <address>"},
+        ErrorCase{"SmtpFromEmpty", "[smtp]\nfrom = \"\"\n",
+                  "test.toml:2: smtp.from: ", "must not be empty"},
+        ErrorCase{"SmtpFromNewline", "[smtp]\nfrom = \"a@b\\r\\nBcc: x@y\"\n",
+                  "test.toml:2: smtp.from: ", "control character"},
+        ErrorCase{"SmtpStarttlsNotBool", "[smtp]\nstarttls = \"yes\"\n",
+                  "test.toml:2: smtp.starttls: ", "expected true or false"},
+        ErrorCase{"SmtpTimeoutZero", "[smtp]\ntimeout = \"0s\"\n",
+                  "test.toml:2: smtp.timeout: ", "positive"},
+        ErrorCase{"SmtpUnknownKey", "[smtp]\nhost = \"x\"\n",
+                  "test.toml:2: smtp.host: ", "unknown key"},
+        ErrorCase{"NotifyReminderNegative", "[notify]\nreminder_before = -1\n",
+                  "test.toml:2: notify.reminder_before: ", "positive"},
+        ErrorCase{"NotifyReminderBad", "[notify]\nreminder_before = \"soon\"\n",
+                  "test.toml:2: notify.reminder_before: ", "invalid duration"},
+        ErrorCase{"NotifyRetryBaseZero", "[notify]\nretry_base = \"0s\"\n",
+                  "test.toml:2: notify.retry_base: ", "positive"},
+        ErrorCase{"NotifyRetryMaxBelowBase", "[notify]\nretry_base = \"1m\"\nretry_max = \"30s\"\n",
+                  "test.toml:3: notify.retry_max: ", "at least notify.retry_base (1m)"},
+        ErrorCase{"NotifyRetryBaseAboveDefaultMax", "[notify]\nretry_base = \"1h\"\n",
+                  "test.toml:2: notify.retry_base: ", "must not exceed notify.retry_max (10m)"},
+        ErrorCase{"NotifyGiveUpBad", "[notify]\ngive_up_after = true\n",
+                  "test.toml:2: notify.give_up_after: ", "duration"},
+        ErrorCase{"NotifyUnknownKey", "[notify]\nretries = 3\n",
+                  "test.toml:2: notify.retries: ", "unknown key"},
+        ErrorCase{"WebhooksAsTable", "[webhooks]\nname = \"x\"\n",
+                  "test.toml:1: webhooks: ", "[[webhooks]]"},
+        ErrorCase{"WebhooksAsString", "webhooks = \"x\"\n",
+                  "test.toml:1: webhooks: ", "[[webhooks]]"},
+        ErrorCase{"WebhookMissingName", "[[webhooks]]\nurl = \"https://h.example/x\"\n",
+                  "test.toml:1: webhooks.name: ", "missing"},
+        ErrorCase{"WebhookMissingUrl", "[[webhooks]]\nname = \"a\"\n",
+                  "test.toml:1: webhooks.url: ", "missing"},
+        ErrorCase{"WebhookBadName", "[[webhooks]]\nname = \"a b\"\nurl = \"https://h/\"\n",
+                  "test.toml:2: webhooks.name: ", "1-64 characters"},
+        ErrorCase{"WebhookDuplicateName",
+                  "[[webhooks]]\nname = \"a\"\nurl = \"https://h/\"\n"
+                  "[[webhooks]]\nname = \"a\"\nurl = \"https://h/\"\n",
+                  "test.toml:5: webhooks.name: ", "duplicate webhook name \"a\""},
+        ErrorCase{"WebhookBadScheme", "[[webhooks]]\nname = \"a\"\nurl = \"ftp://h/x\"\n",
+                  "test.toml:3: webhooks.url: ", "https:// or http://"},
+        ErrorCase{"WebhookUrlCredentials",
+                  "[[webhooks]]\nname = \"a\"\nurl = \"https://u:p@h/x\"\n",
+                  "test.toml:3: webhooks.url: ", "credentials"},
+        ErrorCase{"WebhookUnknownEvent",
+                  "[[webhooks]]\nname = \"a\"\nurl = \"https://h/\"\nevents = [\n"
+                  "  \"lease.opened\",\n  \"lease.aproved\",\n]\n",
+                  "test.toml:6: webhooks.events: ", "unknown event \"lease.aproved\" (known: "},
+        ErrorCase{"WebhookDuplicateEvent",
+                  "[[webhooks]]\nname = \"a\"\nurl = \"https://h/\"\n"
+                  "events = [\"lease.opened\", \"lease.opened\"]\n",
+                  "test.toml:4: webhooks.events: ", "duplicate event"},
+        ErrorCase{"WebhookEventsString",
+                  "[[webhooks]]\nname = \"a\"\nurl = \"https://h/\"\nevents = \"lease.opened\"\n",
+                  "test.toml:4: webhooks.events: ", "expected an array of strings"},
+        ErrorCase{"WebhookUnknownKey",
+                  "[[webhooks]]\nname = \"a\"\nurl = \"https://h/\"\nheaders = {}\n",
+                  "test.toml:4: webhooks.headers: ", "unknown key"},
+        ErrorCase{"ApprovalTimeoutZero", "[approval]\npending_timeout = 0\n",
+                  "test.toml:2: approval.pending_timeout: ", "positive"},
+        ErrorCase{"ApprovalLinkBad", "[approval]\nlink_ttl = \"1 fortnight\"\n",
+                  "test.toml:2: approval.link_ttl: ", "invalid duration"},
+        ErrorCase{"ApprovalUnknownKey", "[approval]\nmode = \"admin\"\n",
+                  "test.toml:2: approval.mode: ", "unknown key"},
+        ErrorCase{
+            "InvitationExpiryAboveMax", "[invitations]\nexpiry = \"40d\"\n",
+            "test.toml:2: invitations.expiry: ", "must not exceed invitations.max_expiry (30d)"},
+        ErrorCase{"InvitationMaxBelowDefault", "[invitations]\nmax_expiry = \"1d\"\n",
+                  "test.toml:2: invitations.max_expiry: ", "invitations.expiry (7d)"},
+        ErrorCase{"InvitationSetPasswordBad", "[invitations]\nset_password_ttl = \"\"\n",
+                  "test.toml:2: invitations.set_password_ttl: ", "invalid duration"},
+        ErrorCase{"InvitationUnknownKey", "[invitations]\nttl = \"1d\"\n",
+                  "test.toml:2: invitations.ttl: ", "unknown key"}),
     [](const ::testing::TestParamInfo<ErrorCase>& info) { return std::string(info.param.name); });
 
 TEST(ConfigTest, SyntaxErrorNamesLineAndSource) {

@@ -10,7 +10,7 @@ namespace {
 
 using S = LeaseState;
 constexpr S kAll[] = {S::kPendingApproval, S::kInvited, S::kActive, S::kExpired,
-                      S::kTerminated,      S::kRevoked, S::kDenied, S::kCancelled};
+                      S::kTerminated,      S::kRevoked, S::kDenied, S::kCancelled, S::kApproved};
 
 class LeaseStateTest : public ::testing::Test {
  protected:
@@ -30,12 +30,20 @@ class LeaseStateTest : public ::testing::Test {
 TEST_F(LeaseStateTest, TransitionTable) {
   const std::set<std::pair<S, S>> allowed = {
       {S::kPendingApproval, S::kActive},
+      {S::kPendingApproval, S::kApproved},   // opens at the next sign-in
+      {S::kPendingApproval, S::kInvited},    // an approved invitation goes out
       {S::kPendingApproval, S::kDenied},
-      {S::kPendingApproval, S::kCancelled},
-      {S::kPendingApproval, S::kExpired},
+      {S::kPendingApproval, S::kCancelled},  // withdrawn
+      {S::kPendingApproval, S::kExpired},    // nobody decided in time
+      {S::kPendingApproval, S::kRevoked},    // its owner or policy was removed
+      {S::kApproved, S::kActive},
+      {S::kApproved, S::kCancelled},
+      {S::kApproved, S::kExpired},
+      {S::kApproved, S::kRevoked},
       {S::kInvited, S::kActive},
       {S::kInvited, S::kCancelled},
       {S::kInvited, S::kExpired},
+      {S::kInvited, S::kRevoked},
       {S::kActive, S::kExpired},
       {S::kActive, S::kTerminated},
       {S::kActive, S::kRevoked},
@@ -96,7 +104,8 @@ TEST_F(LeaseStateTest, RefusedLiveTransitionsLeaveLeaseUnchanged) {
   } cases[] = {{S::kActive, S::kActive},           {S::kActive, S::kPendingApproval},
                {S::kActive, S::kDenied},           {S::kActive, S::kCancelled},
                {S::kInvited, S::kDenied},          {S::kInvited, S::kTerminated},
-               {S::kPendingApproval, S::kRevoked}, {S::kPendingApproval, S::kInvited}};
+               {S::kPendingApproval, S::kTerminated}, {S::kApproved, S::kDenied},
+               {S::kApproved, S::kPendingApproval}};
   for (const auto& c : cases) {
     Lease l = MakeLease(c.from);
     Status st = Transition(l, c.to, clock_.Now(), "x");

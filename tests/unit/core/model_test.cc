@@ -15,7 +15,7 @@ TEST(ModelTest, EnumsRoundTrip) {
   }
   for (LeaseState s : {LeaseState::kPendingApproval, LeaseState::kInvited, LeaseState::kActive,
                        LeaseState::kExpired, LeaseState::kTerminated, LeaseState::kRevoked,
-                       LeaseState::kDenied, LeaseState::kCancelled}) {
+                       LeaseState::kDenied, LeaseState::kCancelled, LeaseState::kApproved}) {
     EXPECT_EQ(ParseLeaseState(ToString(s)), s);
   }
 }
@@ -26,6 +26,7 @@ TEST(ModelTest, EnumNamesMatchTheApi) {
   EXPECT_EQ(ToString(RecipientKind::kInvite), "invite");
   EXPECT_EQ(ToString(LeaseState::kPendingApproval), "pending_approval");
   EXPECT_EQ(ToString(LeaseState::kCancelled), "cancelled");
+  EXPECT_EQ(ToString(LeaseState::kApproved), "approved");
 }
 
 TEST(ModelTest, UnknownNamesAreRejected) {
@@ -62,6 +63,7 @@ TEST(ModelTest, LiveStates) {
   EXPECT_TRUE(IsLive(LeaseState::kActive));
   EXPECT_TRUE(IsLive(LeaseState::kPendingApproval));
   EXPECT_TRUE(IsLive(LeaseState::kInvited));
+  EXPECT_TRUE(IsLive(LeaseState::kApproved));
   for (LeaseState s : {LeaseState::kExpired, LeaseState::kTerminated, LeaseState::kRevoked,
                        LeaseState::kDenied, LeaseState::kCancelled}) {
     EXPECT_FALSE(IsLive(s));

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/schedule.h"
+
 namespace pinhole {
 namespace {
 
@@ -377,6 +379,235 @@ TEST_F(PolicyTest, OffersListWhatEachUserMayRequest) {
   // A disabled user is offered nothing they could get.
   bob_.disabled = true;
   EXPECT_EQ(Describe(Offers(bob_, catalog_)), (V{"group:lobby<-none"}));
+}
+
+// --- schedules and approval ---
+
+Time At(std::string_view rfc3339) { return ParseTime(rfc3339).value(); }
+
+Schedule BerlinOfficeHours() {
+  ScheduleWindow w;
+  w.days = *ParseDays("weekdays");
+  w.from_minute = 8 * 60;
+  w.to_minute = 18 * 60;
+  return Schedule{"Europe/Berlin", {w}};
+}
+
+constexpr std::string_view kMondayMorning = "2026-11-23T09:00:00Z";  // 10:00 CET
+constexpr std::string_view kFridayEvening = "2026-11-20T19:00:00Z";  // 20:00 CET
+
+TEST_F(PolicyTest, OutsideTheScheduleIsRefusedWithTheNextOpening) {
+  catalog_.policies[0].schedule = BerlinOfficeHours();
+  LeaseRequest r = Self({"ssh"});
+  r.now = At(kFridayEvening);
+  auto g = Decide(bob_, r, catalog_);
+  ExpectError(g, Code::kPermissionDenied, "outside_schedule");
+  EXPECT_EQ(g.status().message(),
+            "outside the access schedule of policy \"devs\" (Europe/Berlin); it next opens Mon "
+            "2026-11-23 08:00 CET (07:00 UTC)");
+
+  // Inside the window the lease is granted and ends with the window.
+  r.now = At(kMondayMorning);
+  r.duration = hours(8);
+  g = Decide(bob_, r, catalog_);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(g->duration, hours(8));  // the caller caps expires_at, not the duration
+  ASSERT_TRUE(g->window_end.has_value());
+  EXPECT_EQ(*g->window_end, At("2026-11-23T17:00:00Z"));
+
+  // Unless the policy lets leases outlive their window.
+  catalog_.policies[0].may_outlive_window = true;
+  g = Decide(bob_, r, catalog_);
+  ASSERT_TRUE(g.ok());
+  EXPECT_FALSE(g->window_end.has_value());
+
+  // No schedule: no window end, whatever the time.
+  catalog_.policies[0].schedule.reset();
+  catalog_.policies[0].may_outlive_window = false;
+  r.now = At(kFridayEvening);
+  g = Decide(bob_, r, catalog_);
+  ASSERT_TRUE(g.ok());
+  EXPECT_FALSE(g->window_end.has_value());
+}
+
+TEST_F(PolicyTest, AnOpenPolicyIsPreferredOverAMoreGenerousClosedOne) {
+  catalog_.policies[0].schedule = BerlinOfficeHours();  // devs: 8h max, office hours
+  Policy oncall;
+  oncall.name = "oncall";
+  oncall.users = {"bob@example.com"};
+  oncall.services = {"ssh"};
+  oncall.max_duration = hours(2);
+  catalog_.policies.push_back(oncall);
+
+  LeaseRequest r = Self({"ssh"});
+  r.now = At(kMondayMorning);
+  auto g = Decide(bob_, r, catalog_);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->policy, "devs");
+
+  r.now = At(kFridayEvening);
+  g = Decide(bob_, r, catalog_);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->policy, "oncall");
+  EXPECT_FALSE(g->window_end.has_value());
+
+  // What is open now sets the limit: the closed policy's longer max does not count.
+  r.duration = hours(4);
+  g = Decide(bob_, r, catalog_);
+  ExpectError(g, Code::kInvalidArgument, "duration_exceeds_max");
+  EXPECT_NE(g.status().message().find("is 2h"), std::string::npos) << g.status().message();
+}
+
+TEST_F(PolicyTest, TheEarliestNextOpeningIsNamed) {
+  catalog_.policies[0].schedule = BerlinOfficeHours();
+  Policy weekend;
+  weekend.name = "weekend";
+  weekend.groups = {"developers"};
+  weekend.services = {"ssh"};
+  ScheduleWindow w;
+  w.days = *ParseDays("sat");
+  w.from_minute = 10 * 60;
+  w.to_minute = 12 * 60;
+  weekend.schedule = Schedule{"America/New_York", {w}};
+  catalog_.policies.push_back(weekend);
+
+  LeaseRequest r = Self({"ssh"});
+  r.now = At(kFridayEvening);
+  auto g = Decide(bob_, r, catalog_);
+  ExpectError(g, Code::kPermissionDenied, "outside_schedule");
+  EXPECT_EQ(g.status().message(),
+            "outside the access schedule of policy \"weekend\" (America/New_York); it next opens "
+            "Sat 2026-11-21 10:00 EST (15:00 UTC)");
+}
+
+TEST_F(PolicyTest, TheRecipientKindIsCheckedBeforeTheSchedule) {
+  // Only a closed policy allows CIDRs: the answer is about the schedule, not
+  // about the recipient kind an open policy would refuse.
+  catalog_.policies[1].schedule = BerlinOfficeHours();  // alice-db
+  Policy self_only;
+  self_only.name = "self-only";
+  self_only.users = {"alice@example.com"};
+  self_only.services = {"db"};
+  catalog_.policies.push_back(self_only);
+  LeaseRequest r = Self({"db"});
+  r.recipient = RecipientKind::kCidr;
+  r.cidr = C("198.51.100.0/24");
+  r.now = At(kFridayEvening);
+  ExpectError(Decide(alice_, r, catalog_), Code::kPermissionDenied, "outside_schedule");
+}
+
+TEST_F(PolicyTest, InvitationsAreJudgedWhenUsedNotWhenSent) {
+  catalog_.policies[1].schedule = BerlinOfficeHours();
+  LeaseRequest r = Self({"db"});
+  r.recipient = RecipientKind::kInvite;
+  r.now = At(kFridayEvening);
+  auto g = Decide(alice_, r, catalog_);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_FALSE(g->window_end.has_value());
+  // Activation checks the schedule then.
+  EXPECT_EQ(CheckSchedule(catalog_.policies[1], At(kFridayEvening)).reason(), "outside_schedule");
+  EXPECT_TRUE(CheckSchedule(catalog_.policies[1], At(kMondayMorning)).ok());
+}
+
+TEST_F(PolicyTest, AutomaticApprovalIsPreferredOverAdminApproval) {
+  Policy reviewed;
+  reviewed.name = "reviewed";
+  reviewed.groups = {"developers"};
+  reviewed.services = {"ssh"};
+  reviewed.max_duration = hours(24);
+  reviewed.approval = ApprovalMode::kAdmin;
+  reviewed.activate_on = ActivateOn::kNextLogin;
+  reviewed.notify_admins = true;
+  catalog_.policies.push_back(reviewed);
+
+  // devs (auto, 8h) wins although "reviewed" allows longer.
+  LeaseRequest r = Self({"ssh"});
+  auto g = Decide(bob_, r, catalog_);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->policy, "devs");
+  EXPECT_EQ(g->approval, ApprovalMode::kAuto);
+  EXPECT_EQ(g->activate_on, ActivateOn::kRequestAddress);
+  EXPECT_FALSE(g->notify_admins);
+  // Offers name the same policy.
+  auto offers = Offers(bob_, catalog_);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].policy->name, "devs");
+
+  // Beyond what devs allows, an admin must approve.
+  r.duration = hours(12);
+  g = Decide(bob_, r, catalog_);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->policy, "reviewed");
+  EXPECT_EQ(g->approval, ApprovalMode::kAdmin);
+  EXPECT_EQ(g->activate_on, ActivateOn::kNextLogin);
+  EXPECT_TRUE(g->notify_admins);
+}
+
+TEST_F(PolicyTest, CheckScheduleAndCapToWindow) {
+  Policy p = catalog_.policies[0];
+  EXPECT_TRUE(CheckSchedule(p, At(kFridayEvening)).ok());  // no schedule: always
+  Time far = At("2026-11-30T00:00:00Z");
+  EXPECT_EQ(CapToWindow(p, At(kFridayEvening), far), far);
+
+  p.schedule = BerlinOfficeHours();
+  Status st = CheckSchedule(p, At(kFridayEvening));
+  EXPECT_EQ(st.code(), Code::kPermissionDenied);
+  EXPECT_EQ(st.reason(), "outside_schedule");
+  EXPECT_NE(st.message().find("Mon 2026-11-23 08:00 CET"), std::string::npos) << st.message();
+
+  Time monday = At(kMondayMorning);
+  EXPECT_EQ(CapToWindow(p, monday, far), At("2026-11-23T17:00:00Z"));
+  EXPECT_EQ(CapToWindow(p, monday, monday + hours(1)), monday + hours(1));
+  // Closed: nothing may be granted past now.
+  EXPECT_EQ(CapToWindow(p, At(kFridayEvening), far), At(kFridayEvening));
+  p.may_outlive_window = true;
+  EXPECT_EQ(CapToWindow(p, monday, far), far);
+}
+
+TEST_F(PolicyTest, AnUnknownStoredTimeZoneFailsClosed) {
+  catalog_.policies[0].schedule = Schedule{"Atlantis/Capital", BerlinOfficeHours().windows};
+  LeaseRequest r = Self({"ssh"});
+  r.now = At(kMondayMorning);
+  auto g = Decide(bob_, r, catalog_);
+  ExpectError(g, Code::kPermissionDenied, "outside_schedule");
+  EXPECT_NE(g.status().message().find("\"Atlantis/Capital\""), std::string::npos);
+}
+
+TEST_F(PolicyTest, RenewalFollowsTheSchedule) {
+  Lease lease;
+  lease.owner = "bob@example.com";
+  lease.services = {"ssh"};
+  lease.policy = "devs";
+  Time monday = At(kMondayMorning);
+  // No schedule: now + duration.
+  auto e = RenewalExpiry(bob_, lease, hours(2), catalog_, monday);
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(*e, monday + hours(2));
+  // The ordinary checks come first.
+  EXPECT_EQ(RenewalExpiry(bob_, lease, hours(9), catalog_, monday).status().reason(),
+            "duration_exceeds_max");
+
+  catalog_.policies[0].schedule = BerlinOfficeHours();
+  e = RenewalExpiry(bob_, lease, hours(8), catalog_, monday);
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(*e, At("2026-11-23T17:00:00Z"));
+  e = RenewalExpiry(bob_, lease, hours(8), catalog_, At(kFridayEvening));
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().reason(), "outside_schedule");
+}
+
+TEST(PolicyNamesTest, ApprovalAndActivationNames) {
+  EXPECT_EQ(ToString(ApprovalMode::kAuto), "auto");
+  EXPECT_EQ(ToString(ApprovalMode::kAdmin), "admin");
+  EXPECT_EQ(ToString(ActivateOn::kRequestAddress), "request_address");
+  EXPECT_EQ(ToString(ActivateOn::kNextLogin), "next_login");
+  EXPECT_EQ(ParseApprovalMode("admin"), ApprovalMode::kAdmin);
+  EXPECT_EQ(ParseApprovalMode("auto"), ApprovalMode::kAuto);
+  EXPECT_FALSE(ParseApprovalMode("Admin"));
+  EXPECT_FALSE(ParseApprovalMode(""));
+  EXPECT_EQ(ParseActivateOn("next_login"), ActivateOn::kNextLogin);
+  EXPECT_EQ(ParseActivateOn("request_address"), ActivateOn::kRequestAddress);
+  EXPECT_FALSE(ParseActivateOn("login"));
 }
 
 }  // namespace

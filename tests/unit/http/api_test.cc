@@ -1,110 +1,13 @@
 // The API handlers end to end in memory: memory store, fake enforcer,
 // manual clock; requests go through Api::Handle as the server would send them.
-#include "http/api.h"
-
-#include <gtest/gtest.h>
-
-#include "auth/password.h"
-#include "enforce/fake/fake_enforcer.h"
+#include "api_fixture.h"
 
 namespace pinhole {
 namespace {
 
 using nlohmann::json;
 
-constexpr char kAdminPassword[] = "admin-password-1";
-constexpr char kUserPassword[] = "user-password-1";
-
-class ApiTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    store_ = NewMemoryStore();
-    AddUser("admin@example.com", kAdminPassword, Role::kAdmin, false);
-    AddUser("bob@example.com", kUserPassword, Role::kUser, false);
-    auto fake = std::make_unique<FakeEnforcer>("nftables", &clock_);
-    fake_ = fake.get();
-    std::map<std::string, std::unique_ptr<Enforcer>> enforcers;
-    enforcers["nftables"] = std::move(fake);
-    controller_ = std::make_unique<Controller>(*store_, clock_, std::move(enforcers));
-    ASSERT_TRUE(controller_->Start().ok());
-    config_.trusted_proxies = {*Cidr::Parse("10.0.0.0/8")};
-    api_ = std::make_unique<Api>(ApiContext{*store_, *controller_, clock_, config_});
-  }
-  void TearDown() override { controller_->Stop(); }
-
-  void AddUser(const std::string& email, const std::string& password, Role role, bool must_change) {
-    User u;
-    u.email = email;
-    u.role = role;
-    u.must_change_password = must_change;
-    u.password_hash = *HashPassword(password);
-    ASSERT_TRUE(
-        store_->CreateUser(u, AuditEntry{clock_.Now(), "test", "user.create", "u", "", "{}"}).ok());
-  }
-
-  HttpResponse Call(const std::string& method, const std::string& path, const json& body = nullptr,
-                    const std::string& token = "",
-                    std::vector<std::pair<std::string, std::string>> headers = {},
-                    const std::string& peer = "198.51.100.7") {
-    HttpRequest r;
-    r.method = method;
-    r.target = path;
-    auto q = path.find('?');
-    r.path = path.substr(0, q);
-    if (q != std::string::npos) {
-      std::string query = path.substr(q + 1);
-      size_t start = 0;
-      while (start <= query.size()) {
-        size_t amp = std::min(query.find('&', start), query.size());
-        std::string pair = query.substr(start, amp - start);
-        auto eq = pair.find('=');
-        r.query[pair.substr(0, eq)] = eq == std::string::npos ? "" : pair.substr(eq + 1);
-        start = amp + 1;
-      }
-    }
-    if (!body.is_null()) r.body = body.dump();
-    if (!token.empty()) r.headers["authorization"] = "Bearer " + token;
-    for (auto& [k, v] : headers) r.headers[k] = v;
-    r.peer = *IpAddress::Parse(peer);
-    return api_->Handle(r);
-  }
-
-  json Body(const HttpResponse& r) { return json::parse(r.body); }
-  std::string Code(const HttpResponse& r) { return Body(r)["error"]["code"]; }
-
-  json Login(const std::string& email, const std::string& password) {
-    auto r = Call("POST", "/api/v1/session", {{"email", email}, {"password", password}});
-    EXPECT_EQ(r.status, 200) << r.body;
-    return Body(r);
-  }
-
-  void SeedServiceAndPolicy(const std::string& admin) {
-    ASSERT_EQ(Call("POST", "/api/v1/services",
-                   {{"name", "ssh"}, {"protocol", "tcp"}, {"ports", "22"}}, admin)
-                  .status,
-              201);
-    ASSERT_EQ(Call("POST", "/api/v1/policies",
-                   {{"name", "p"},
-                    {"users", {"bob@example.com"}},
-                    {"services", {"ssh"}},
-                    {"max_duration", "2h"},
-                    {"default_duration", "1h"},
-                    {"recipients", {"self", "cidr"}},
-                    {"min_prefix", {{"ipv4", 28}, {"ipv6", 64}}}},
-                   admin)
-                  .status,
-              201);
-  }
-
-  size_t AuditCount() { return store_->ListAudit(0, 100000).size(); }
-
-  ManualClock clock_;
-  Config config_;
-  std::unique_ptr<Store> store_;
-  FakeEnforcer* fake_ = nullptr;
-  std::unique_ptr<Controller> controller_;
-  std::unique_ptr<Api> api_;
-};
+class ApiTest : public ApiFixture {};
 
 std::string Header(const HttpResponse& r, const std::string& name) {
   for (auto& [k, v] : r.headers) {
@@ -265,9 +168,11 @@ TEST_F(ApiTest, RefusedLeaseRequestsChangeNothing) {
       {{{"services", {"ssh"}}, {"recipient", {{"kind", "cidr"}, {"cidr", "nonsense"}}}},
        422,
        "invalid_cidr"},
+      // The seeded policy allows self and cidr, not invitations.
       {{{"services", {"ssh"}}, {"recipient", {{"kind", "invite"}, {"email", "x@example.com"}}}},
-       422,
-       "not_supported"},
+       403,
+       "not_permitted"},
+      {{{"services", {"ssh"}}, {"recipient", {{"kind", "invite"}}}}, 422, "invalid_recipient"},
       {{{"services", {"ssh"}}, {"colour", "blue"}}, 422, "unknown_field"},
       {{{"services", "ssh"}}, 422, "invalid_field"},
   };
@@ -288,22 +193,72 @@ TEST_F(ApiTest, RefusedLeaseRequestsChangeNothing) {
   EXPECT_EQ(store_->ListLeases({}).size(), 0u);
 }
 
-TEST_F(ApiTest, UnsupportedPolicyFeaturesAreRefused) {
+TEST_F(ApiTest, PolicyApprovalAndScheduleAreValidated) {
   std::string admin = Login("admin@example.com", kAdminPassword)["token"];
-  EXPECT_EQ(Code(Call("POST", "/api/v1/policies", {{"name", "a"}, {"approval", "admin"}}, admin)),
-            "not_supported");
-  EXPECT_EQ(Code(Call("POST", "/api/v1/policies",
-                      {{"name", "b"},
-                       {"schedule", {{"timezone", "UTC"}, {"windows", {{{"days", {"mon"}}}}}}}},
-                      admin)),
-            "not_supported");
-  EXPECT_EQ(
-      Code(Call("POST", "/api/v1/policies", {{"name", "c"}, {"recipients", {"invite"}}}, admin)),
-      "not_supported");
-  EXPECT_EQ(
-      Code(Call("POST", "/api/v1/policies", {{"name", "d"}, {"min_prefix", {{"ipv4", 0}}}}, admin)),
-      "invalid_field");
+  // Each refusal is a 422 that names the problem and stores nothing.
+  auto refused = [&](const json& body, const std::string& code, const std::string& message) {
+    auto r = Call("POST", "/api/v1/policies", body, admin);
+    EXPECT_EQ(r.status, 422) << body.dump();
+    EXPECT_EQ(Code(r), code) << body.dump();
+    if (!message.empty()) EXPECT_EQ(Body(r)["error"]["message"], message) << body.dump();
+  };
+  size_t audit_before = AuditCount();
+  refused({{"name", "a"}, {"approval", "sometimes"}}, "invalid_field",
+          "approval: must be \"auto\" or \"admin\"");
+  refused({{"name", "b"},
+           {"schedule",
+            {{"timezone", "Mars/Base"},
+             {"windows", {{{"days", {"mon"}}, {"from", "08:00"}, {"to", "18:00"}}}}}}},
+          "invalid_schedule", "unknown time zone \"Mars/Base\"");
+  refused({{"name", "b"}, {"schedule", {{"timezone", "UTC"}, {"windows", json::array()}}}},
+          "invalid_schedule", "a schedule needs at least one window; omit it for always");
+  refused({{"name", "b"},
+           {"schedule",
+            {{"timezone", "UTC"},
+             {"windows",
+              {{{"days", {"weekdays"}}, {"from", "08:00"}, {"to", "12:00"}},
+               {{"days", {"wed"}}, {"from", "11:00"}, {"to", "13:00"}}}}}}},
+          "invalid_schedule", "windows 1 and 2 overlap (both open on wed 11:00)");
+  refused({{"name", "b"},
+           {"schedule",
+            {{"timezone", "UTC"},
+             {"windows", {{{"days", {"mon"}}, {"from", "8am"}, {"to", "18:00"}}}}}}},
+          "invalid_schedule", "");
+  refused({{"name", "d"}, {"min_prefix", {{"ipv4", 0}}}}, "invalid_field", "");
   EXPECT_EQ(store_->ListPolicies().size(), 0u);
+  EXPECT_EQ(AuditCount(), audit_before);
+
+  // A valid one comes back in the canonical form, and GET shows the same.
+  auto r = Call("POST", "/api/v1/policies",
+                {{"name", "office"},
+                 {"approval", "admin"},
+                 {"activate_on", "next_login"},
+                 {"notify_admins", true},
+                 {"recipients", {"self", "invite"}},
+                 {"schedule",
+                  {{"timezone", "Europe/Berlin"},
+                   {"windows",
+                    {{{"days", {"fri", "weekdays"}}, {"from", "8:00"}, {"to", "18:00"}},
+                     {{"days", {"sat"}}, {"from", "22:00"}, {"to", "24:00"}}}}}}},
+                admin);
+  ASSERT_EQ(r.status, 201) << r.body;
+  json created = Body(r);
+  EXPECT_EQ(created["approval"], "admin");
+  EXPECT_EQ(created["activate_on"], "next_login");
+  EXPECT_EQ(created["notify_admins"], true);
+  EXPECT_EQ(created["may_outlive_window"], false);
+  EXPECT_EQ(created["schedule"], json::parse(R"({"timezone":"Europe/Berlin","windows":[
+              {"days":["mon","tue","wed","thu","fri"],"from":"08:00","to":"18:00"},
+              {"days":["sat"],"from":"22:00","to":"24:00"}]})"));
+  auto got = Call("GET", "/api/v1/policies/office", nullptr, admin);
+  ASSERT_EQ(got.status, 200);
+  EXPECT_EQ(Body(got)["schedule"], created["schedule"]);
+
+  // PATCH: null removes the schedule; absent fields stay.
+  auto patched = Call("PATCH", "/api/v1/policies/office", {{"schedule", nullptr}}, admin);
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_TRUE(Body(patched)["schedule"].is_null());
+  EXPECT_EQ(Body(patched)["approval"], "admin");
 }
 
 TEST_F(ApiTest, DeletingAUserRevokesTheirLeases) {
@@ -443,7 +398,10 @@ TEST_F(ApiTest, InfoIsPublicAndNamesFeaturesAndBackends) {
   ASSERT_EQ(r.status, 200);
   json info = Body(r);
   EXPECT_EQ(info["backends"], json({"nftables"}));
-  EXPECT_EQ(info["features"]["approval"], false);
+  EXPECT_EQ(info["features"]["approval"], true);
+  EXPECT_EQ(info["features"]["schedule"], true);
+  EXPECT_EQ(info["features"]["invitations"], true);
+  EXPECT_EQ(info["features"]["email"], false);  // no notifier here
   EXPECT_EQ(info["features"]["totp"], false);
   EXPECT_FALSE(info.contains("version"));
 }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 namespace pinhole::store {
 namespace {
 
@@ -81,6 +83,72 @@ TEST(CodecTest, BadPolicySpecIsInternalAndLeavesPolicyAlone) {
     EXPECT_EQ(st.code(), Code::kInternal) << bad;
     EXPECT_EQ(p.users, (std::vector<std::string>{"keep@example.com"})) << bad;
     EXPECT_EQ(p.name, "keep");
+  }
+}
+
+TEST(CodecTest, PolicyApprovalAndScheduleRoundTrip) {
+  Policy p;
+  p.name = "office";
+  p.approval = ApprovalMode::kAdmin;
+  p.activate_on = ActivateOn::kNextLogin;
+  p.notify_admins = true;
+  p.may_outlive_window = true;
+  p.schedule = Schedule{"Europe/Berlin",
+                        {ScheduleWindow{0b0111110, 8 * 60, 18 * 60},     // weekdays
+                         ScheduleWindow{0b1000000, 22 * 60, 2 * 60},     // sat, crossing midnight
+                         ScheduleWindow{0b0000001, 20 * 60, 24 * 60}}};  // sun, to 24:00
+  std::string text = EncodePolicySpec(p);
+  // Stored as an admin would write it.
+  auto stored = nlohmann::json::parse(text)["schedule"];
+  EXPECT_EQ(stored["windows"][0]["days"], nlohmann::json({"mon", "tue", "wed", "thu", "fri"}));
+  EXPECT_EQ(stored["windows"][2]["to"], "24:00");
+  Policy out;
+  ASSERT_TRUE(DecodePolicySpec(text, out).ok());
+  EXPECT_EQ(out.approval, ApprovalMode::kAdmin);
+  EXPECT_EQ(out.activate_on, ActivateOn::kNextLogin);
+  EXPECT_TRUE(out.notify_admins);
+  EXPECT_TRUE(out.may_outlive_window);
+  EXPECT_EQ(out.schedule, p.schedule);
+
+  // Without a schedule, none comes back.
+  p.schedule.reset();
+  ASSERT_TRUE(DecodePolicySpec(EncodePolicySpec(p), out).ok());
+  EXPECT_FALSE(out.schedule.has_value());
+}
+
+TEST(CodecTest, OlderPolicySpecsGetTheNewDefaults) {
+  Policy out;
+  out.schedule = Schedule{};
+  out.approval = ApprovalMode::kAdmin;
+  ASSERT_TRUE(DecodePolicySpec(R"({"services":["ssh"],"schedule":null})", out).ok());
+  EXPECT_EQ(out.approval, ApprovalMode::kAuto);
+  EXPECT_EQ(out.activate_on, ActivateOn::kRequestAddress);
+  EXPECT_FALSE(out.notify_admins);
+  EXPECT_FALSE(out.may_outlive_window);
+  EXPECT_FALSE(out.schedule.has_value());
+}
+
+TEST(CodecTest, BadStoredSchedulesAreInternalAndLeavePolicyAlone) {
+  for (
+      const char* bad : {
+          R"({"approval":"maybe"})",
+          R"({"activate_on":"sometime"})",
+          R"({"notify_admins":"yes"})",
+          R"({"schedule":{"windows":[]}})",
+          R"({"schedule":{"timezone":"UTC"}})",
+          R"({"schedule":{"timezone":"UTC","windows":[{"days":["funday"],"from":"08:00","to":"09:00"}]}})",
+          R"({"schedule":{"timezone":"UTC","windows":[{"days":["mon"],"from":"8am","to":"09:00"}]}})",
+          R"({"schedule":{"timezone":"UTC","windows":[{"days":["mon"],"from":"24:00","to":"09:00"}]}})",
+          R"({"schedule":{"timezone":"UTC","windows":[{"days":"mon","from":"08:00","to":"09:00"}]}})",
+          R"({"schedule":[1]})",
+      }) {
+    Policy p;
+    p.name = "keep";
+    p.users = {"keep@example.com"};
+    Status st = DecodePolicySpec(bad, p);
+    EXPECT_EQ(st.code(), Code::kInternal) << bad;
+    EXPECT_EQ(p.users, (std::vector<std::string>{"keep@example.com"})) << bad;
+    EXPECT_FALSE(p.schedule.has_value()) << bad;
   }
 }
 

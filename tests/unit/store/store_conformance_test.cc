@@ -930,3 +930,139 @@ TYPED_TEST(StoreTest, LeasesFilterByRecipientKind) {
 
 }  // namespace
 }  // namespace pinhole
+
+namespace pinhole {
+namespace {
+
+OutboxMessage Mail(std::string to, int64_t at_ms) {
+  OutboxMessage m;
+  m.channel = "email";
+  m.target = std::move(to);
+  m.event = "lease.approval_requested";
+  m.subject = "Approval needed";
+  m.text = "body";
+  m.html = "<p>body</p>";
+  m.created_at = T(at_ms);
+  m.next_attempt_at = T(at_ms);
+  return m;
+}
+
+TYPED_TEST(StoreTest, LeaseKeepsDurationAndReminder) {
+  Store& s = this->store();
+  Lease l = MakeLease(3, "a@example.com");
+  l.state = LeaseState::kPendingApproval;
+  l.duration = Seconds(5400);
+  auto created = s.CreateLease(l, Audit("lease.create", ""));
+  ASSERT_TRUE(created.ok());
+  Lease approved = *created;
+  approved.state = LeaseState::kApproved;
+  approved.reminded = true;
+  ASSERT_TRUE(s.UpdateLease(approved, LeaseState::kPendingApproval, Audit("lease.approve")).ok());
+  this->Reopen();
+  auto got = this->store().GetLease(created->id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->duration, Seconds(5400));
+  EXPECT_TRUE(got->reminded);
+  EXPECT_EQ(got->state, LeaseState::kApproved);
+}
+
+TYPED_TEST(StoreTest, OutboxIsWrittenWithTheEventAndSurvivesReopen) {
+  Store& s = this->store();
+  AuditEntry a = Audit("lease.create", "");
+  a.outbox = {Mail("admin1@example.com", 1000), Mail("admin2@example.com", 1000)};
+  ASSERT_TRUE(s.CreateLease(MakeLease(3, "a@example.com"), a).ok());
+  this->Reopen();
+  Store& r = this->store();
+  auto due = r.DueOutbox(T(1000), 10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 2u);
+  EXPECT_EQ((*due)[0].target, "admin1@example.com");
+  EXPECT_EQ((*due)[0].html, "<p>body</p>");
+  EXPECT_EQ((*due)[0].state, "pending");
+  EXPECT_LT((*due)[0].id, (*due)[1].id);
+  // Not yet due before its time.
+  EXPECT_TRUE(r.DueOutbox(T(999), 10)->empty());
+
+  OutboxMessage retry = (*due)[0];
+  retry.attempts = 1;
+  retry.next_attempt_at = T(6000);
+  retry.last_error = "connection refused";
+  ASSERT_TRUE(r.UpdateOutbox(retry).ok());
+  OutboxMessage sent = (*due)[1];
+  sent.attempts = 1;
+  sent.state = "sent";
+  sent.sent_at = T(1200);
+  ASSERT_TRUE(r.UpdateOutbox(sent).ok());
+
+  EXPECT_TRUE(r.DueOutbox(T(5999), 10)->empty());
+  ASSERT_EQ(r.DueOutbox(T(6000), 10)->size(), 1u);
+  auto all = r.ListOutbox("", 10);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].state, "sent");  // newest first
+  ASSERT_TRUE((*all)[0].sent_at.has_value());
+  EXPECT_EQ(*(*all)[0].sent_at, T(1200));
+  EXPECT_EQ((*all)[1].last_error, "connection refused");
+  EXPECT_EQ(r.ListOutbox("sent", 10)->size(), 1u);
+  OutboxMessage missing = sent;
+  missing.id = 999;
+  EXPECT_EQ(r.UpdateOutbox(missing).code(), Code::kNotFound);
+}
+
+TYPED_TEST(StoreTest, TokensNameTheCreatedLeaseAndAreUsedOnce) {
+  Store& s = this->store();
+  AuditEntry a = Audit("lease.invite", "");
+  a.tokens = {ActionToken{.token_hash = "h1", .purpose = "invite", .created_at = T(1),
+                          .expires_at = T(100)}};
+  auto lease = s.CreateLease(MakeLease(3, "a@example.com"), a);
+  ASSERT_TRUE(lease.ok());
+  auto t = s.FindActionToken("h1");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->lease_id, lease->id);
+  EXPECT_EQ(t->purpose, "invite");
+  EXPECT_FALSE(t->used_at.has_value());
+  EXPECT_EQ(s.FindActionToken("nope").status().code(), Code::kNotFound);
+
+  Lease active = *lease;
+  active.state = LeaseState::kActive;
+  AuditEntry use = Audit("lease.activate");
+  use.consume_tokens = {"h1"};
+  ASSERT_TRUE(s.UpdateLease(active, LeaseState::kActive, use).ok());
+  ASSERT_TRUE(s.FindActionToken("h1")->used_at.has_value());
+
+  // A second use fails and changes nothing: no lease change, no event.
+  const size_t events = s.ListAudit(0, 0).size();
+  Lease again = active;
+  again.reason = "changed";
+  EXPECT_EQ(s.UpdateLease(again, LeaseState::kActive, use).status().reason(), "token_used");
+  EXPECT_EQ(s.GetLease(lease->id)->reason, lease->reason);
+  EXPECT_EQ(s.ListAudit(0, 0).size(), events);
+  // Unknown tokens cannot be consumed either.
+  AuditEntry forged = Audit("lease.activate");
+  forged.consume_tokens = {"forged"};
+  EXPECT_EQ(s.AppendAudit(forged).reason(), "token_used");
+}
+
+TYPED_TEST(StoreTest, TokensForANewUserNameIt) {
+  Store& s = this->store();
+  AuditEntry a = Audit("user.create");
+  a.tokens = {ActionToken{.token_hash = "pw", .purpose = "set_password", .created_at = T(1),
+                          .expires_at = T(100)}};
+  auto u = s.CreateUser(MakeUser("new@example.com"), a);
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(s.FindActionToken("pw")->user_id, u->id);
+}
+
+TYPED_TEST(StoreTest, SecretsAreCreatedOnceAndKept) {
+  auto first = this->store().GetOrCreateSecret("links");
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->size(), 64u);
+  EXPECT_NE(*first, *this->store().GetOrCreateSecret("other"));
+  this->Reopen();
+  if constexpr (TypeParam::kPersistent) {
+    EXPECT_EQ(*this->store().GetOrCreateSecret("links"), *first);
+  }
+}
+
+}  // namespace
+}  // namespace pinhole

@@ -6,7 +6,7 @@ import { api, query } from '../api.js';
 import { session, server } from '../state.js';
 import {
   loading, emptyState, errorState, alertBox, badge, stateBadge, ruleBadge, timeEl, field, input,
-  messageOf, withBusy, pageHeader,
+  messageOf, withBusy, pageHeader, checkbox, select, copyButton,
 } from '../ui.js';
 import { humanDuration, countdown, secondsUntil, apiDuration } from '../format.js';
 import { durationPicker } from '../duration_picker.js';
@@ -157,7 +157,7 @@ function grantCard(ctx, grant, live) {
       if (lease.state === 'active' && lease.recipient?.kind === 'self') showActive(lease);
     } catch (error) {
       if (error.status === 401) return;
-      replace(result, alertBox('error', h('p', null, messageOf(error)), h('p', { class: 'alert__code' }, error.code)));
+      replace(result, requestError(error));
     }
   };
   const target = grant.kind === 'access_group' ? { access_group: grant.name } : { services: [grant.name] };
@@ -183,7 +183,12 @@ function optionsForm(grant) {
   const kinds = grant.recipients.filter((k) => k !== 'invite' || server.features.invitations);
   const recipientName = uid('rcp');
   const cidr = input({ name: 'cidr', placeholder: '198.51.100.0/28', spellcheck: 'false', autocapitalize: 'none' });
-  const email = input({ name: 'email', type: 'email', placeholder: 'guest@example.com' });
+  const email = input({ name: 'email', type: 'email', placeholder: 'guest@example.com', autocomplete: 'off', spellcheck: 'false' });
+  const emailOn = server.features.email !== false;
+  const sendEmail = checkbox('send_email', 'Email the link to them', emailOn,
+    emailOn ? 'Otherwise you get the link to pass on yourself.' : 'Email is not set up on this server: you get the link to pass on.');
+  sendEmail.querySelector('input').disabled = !emailOn;
+  const inviteExpiry = select({ name: 'invite_expires' }, [['', 'Server default (usually 7 days)'], ['1d', '1 day'], ['3d', '3 days'], ['7d', '7 days']], '');
   const p = grant.min_prefix || {};
   const recipientOptions = {
     self: ['My address', session.clientIp ? ` (${session.clientIp})` : ''],
@@ -197,7 +202,10 @@ function optionsForm(grant) {
       return h('div', { class: 'check' }, r, h('label', { for: r.id }, recipientOptions[k][0], h('span', { class: 'muted' }, recipientOptions[k][1])));
     });
     const cidrField = field('Network address', cidr, `Prefix /${p.ipv4 ?? 32} or longer for IPv4, /${p.ipv6 ?? 128} or longer for IPv6.`);
-    const emailField = field('Email of the person to invite', email, 'They get a link that opens access for the address they open it from.');
+    const emailField = h('div', { class: 'recipient' },
+      field('Email of the person to invite', email, 'Their link opens access for the address they confirm it from.'),
+      sendEmail,
+      field('The link can be used for', inviteExpiry));
     recipientSet = h('fieldset', { class: 'recipient' }, h('legend', { class: 'field__label' }, 'Open for'), radios, cidrField, emailField);
     const sync = () => {
       const k = recipientSet.querySelector(`input[name="${recipientName}"]:checked`)?.value;
@@ -226,7 +234,8 @@ function optionsForm(grant) {
       body.recipient = { kind: 'cidr', cidr: cidr.value.trim() };
     } else if (kind === 'invite') {
       if (!/^[^\s@]+@[^\s@]+$/.test(email.value.trim())) return { error: 'Enter the email address of the person to invite.' };
-      body.recipient = { kind: 'invite', email: email.value.trim() };
+      body.recipient = { kind: 'invite', email: email.value.trim(), send_email: emailOn && sendEmail.querySelector('input').checked };
+      if (inviteExpiry.value) body.recipient.expires_in = inviteExpiry.value;
     }
     return body;
   }
@@ -266,13 +275,43 @@ function leaseResult(lease) {
   }
   if (lease.state === 'pending_approval') {
     return alertBox('warning',
-      h('p', { class: 'alert__title' }, 'Waiting for approval'),
-      h('p', null, 'An administrator has to approve this request. It is listed under ', h('a', { href: '/leases' }, 'My leases'), '.'));
+      h('p', { class: 'alert__title', dataset: { result: 'pending_approval' } }, 'Waiting for approval'),
+      h('p', null, 'An administrator has to approve this request; nothing is open yet. ',
+        lease.expires_at ? ['If nobody decides by ', timeEl(lease.expires_at), ', it lapses. '] : '',
+        'You are told the outcome, and it is listed under ', h('a', { href: '/leases' }, 'My leases'), '.'));
+  }
+  if (lease.state === 'approved') {
+    return alertBox('info',
+      h('p', { class: 'alert__title', dataset: { result: 'approved' } }, 'Approved: opens at your next sign-in'),
+      h('p', null, 'Access opens for the address you sign in from next.'));
   }
   if (lease.state === 'invited') {
+    const inv = lease.invitation || {};
+    const who = lease.recipient?.email || 'the guest';
     return alertBox('info',
-      h('p', { class: 'alert__title' }, 'Invitation sent'),
-      h('p', null, `${lease.recipient?.email || 'The guest'} received a link; access opens when they use it.`));
+      h('p', { class: 'alert__title', dataset: { result: 'invited' } }, inv.emailed ? `Invitation emailed to ${who}` : `Invitation for ${who} created`),
+      h('p', null, inv.emailed
+        ? 'They got a link; access opens for their address when they confirm it.'
+        : 'It was not emailed: send them this link yourself. Access opens for their address when they confirm it.'),
+      inv.url ? h('div', { class: 'secret' },
+        h('code', { class: 'secret__value secret__value--link', dataset: { secret: 'invitation-url' } }, inv.url),
+        copyButton(inv.url, 'Copy link')) : null,
+      inv.url ? h('p', { class: 'field__hint' }, 'The link is shown only now. Anyone who has it can use it, once.') : null,
+      h('p', null, 'The link works until ', timeEl(inv.expires_at || lease.expires_at), '. Cancel it any time under ',
+        h('a', { href: '/leases' }, 'My leases'), '.'));
   }
   return alertBox('info', h('p', null, 'The request was recorded: ', stateBadge(lease.state)));
+}
+
+/** A refused request: the server's message, with a clearer title for the known cases. */
+function requestError(error) {
+  const titles = {
+    outside_schedule: 'Not available at this time',
+    not_permitted: 'Not allowed',
+    invalid_recipient: 'Check the recipient',
+  };
+  return alertBox('error',
+    titles[error.code] ? h('p', { class: 'alert__title' }, titles[error.code]) : null,
+    h('p', { dataset: { errorCode: error.code || '' } }, messageOf(error)),
+    h('p', { class: 'alert__code' }, error.code));
 }

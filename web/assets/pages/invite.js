@@ -1,38 +1,74 @@
-// pages/invite.js: the page an invitation email links to. Confirming
+// pages/invite.js: the page an invitation email links to (/invite/<token>).
+// It first shows what will be granted (GET, changes nothing); the button
 // activates the invited lease for the address this browser connects from.
-import { h, replace, append } from '../dom.js';
+import { h, replace } from '../dom.js';
 import { api, seg } from '../api.js';
 import { server } from '../state.js';
-import { alertBox, messageOf, withBusy, timeEl, ruleBadge } from '../ui.js';
+import { alertBox, messageOf, withBusy, timeEl, loading, ruleBadge } from '../ui.js';
+import { humanDuration, parseDuration } from '../format.js';
+import { linkCard, showLinkProblem, facts } from './link_common.js';
 
 export default async function invitePage(ctx) {
   const [token] = ctx.params;
-  const card = h('section', { class: 'auth-card card', 'aria-labelledby': 'inv-title' },
-    h('h1', { id: 'inv-title', class: 'auth-card__title', tabindex: '-1' }, 'Temporary network access'));
-  replace(ctx.view, h('div', { class: 'auth-page' }, card));
+  const parts = linkCard(ctx, 'Temporary network access');
   if (!server.features.invitations) {
-    append(card, alertBox('info', 'Invitations are not enabled on this server.'));
+    replace(parts.body, alertBox('info', 'Invitations are not enabled on this server.'));
     return;
   }
+  replace(parts.body, loading('Loading the invitation…'));
+  let inv;
+  try {
+    inv = await api.get(`/invitations/${seg(token)}`, { quiet: true });
+  } catch (error) {
+    if (ctx.isCurrent()) showLinkProblem(parts, error, { what: 'invitation', help: 'Ask the person who invited you for a new invitation.' });
+    return;
+  }
+  if (!ctx.isCurrent()) return;
+
+  const ip = inv.your_ip || '';
+  const services = (inv.services || []).join(', ');
+  const duration = inv.duration ? humanDuration(parseDuration(inv.duration)) : null;
   const result = h('div', { 'aria-live': 'polite' });
-  const button = h('button', { type: 'button', class: 'btn btn--primary btn--block' }, 'Activate access');
+  const button = h('button', { type: 'button', class: 'btn btn--primary btn--block', dataset: { action: 'activate' } },
+    ip ? `Open access for ${ip}` : 'Open access');
+  replace(parts.body,
+    h('p', { class: 'auth-card__lead' },
+      h('strong', null, inv.invited_by || 'Someone'), ' invited ', inv.email ? h('strong', null, inv.email) : 'you',
+      ` to connect to services protected by ${server.name}. Confirming opens them for the address you are connecting from right now.`),
+    facts([
+      ['Services', services],
+      ['For', duration ? `${duration} from when you confirm` : null],
+      ['Your address', ip ? h('code', { class: 'ip', dataset: { yourIp: ip } }, ip) : null],
+      ['Invited by', inv.invited_by],
+      ['Note', inv.reason],
+      ['Link valid until', inv.expires_at ? timeEl(inv.expires_at) : null],
+    ]),
+    h('p', { class: 'muted link-card__small' },
+      'The link works once. Open it from the network you want to connect from: on another network (mobile data, a VPN) your address is different.'),
+    button, result);
+
   button.addEventListener('click', async () => {
     replace(result);
+    let lease;
     try {
-      const lease = await withBusy(button, () => api.post(`/invitations/${seg(token)}/activate`, {}, { quiet: true }));
-      button.hidden = true;
-      replace(result, alertBox('success',
-        h('p', null, 'Access is open for ', h('code', null, lease.source_cidr), ' until ', timeEl(lease.expires_at), '.'),
-        h('div', { class: 'badges' }, (lease.rules || []).map((r) => ruleBadge(r)))));
+      lease = await withBusy(button, () => api.post(`/invitations/${seg(token)}/activate`, {}, { quiet: true, csrf: false }));
     } catch (error) {
-      const gone = error.status === 404 || error.status === 410;
-      replace(result, alertBox('error', gone
-        ? 'This invitation link is not valid any more: it was already used, cancelled, or it has expired.'
-        : messageOf(error)));
+      if (!ctx.isCurrent()) return;
+      if (error.status === 404 || error.status === 410) {
+        showLinkProblem(parts, error, { what: 'invitation', help: 'Ask the person who invited you for a new invitation.' });
+      } else {
+        replace(result, alertBox('error', messageOf(error)));
+      }
+      return;
     }
+    if (!ctx.isCurrent()) return;
+    button.remove();
+    replace(parts.heading, 'Access is open');
+    replace(result, alertBox('success',
+      h('p', { class: 'alert__title', dataset: { result: 'active' } }, 'You can connect now'),
+      h('p', null, 'Access to ', h('strong', null, (lease.services || inv.services || []).join(', ')), ' is open for ',
+        h('code', null, lease.source_cidr || ip), lease.expires_at ? [' until ', timeEl(lease.expires_at)] : '', '.'),
+      lease.rules ? h('div', { class: 'badges', 'aria-label': 'Rules' }, lease.rules.map((r) => ruleBadge(r))) : null));
+    parts.heading.focus({ preventScroll: true });
   });
-  append(card,
-    h('p', { class: 'auth-card__lead' }, 'You were invited to connect to a service protected by ', server.name,
-      '. Activating opens it for the address you are connecting from right now, for a limited time. The link works once.'),
-    button, result);
 }

@@ -1,9 +1,11 @@
-// pages/leases.js: "My leases": live leases (active and pending) with a
-// countdown, source, rules, renew and terminate; and recently ended ones.
+// pages/leases.js: "My leases": live leases (active, and waiting: for
+// approval, for the next sign-in, for an invitation to be used) with a
+// countdown, source, rules, renew / terminate / withdraw / cancel; and
+// recently ended ones.
 import { h, replace } from '../dom.js';
 import { api, query } from '../api.js';
 import { emptyState, pageHeader, loadInto } from '../ui.js';
-import { liveLeaseTable, endedLeaseTable, keepCountdowns, terminateLease, renewLease } from '../leases_ui.js';
+import { liveLeaseTable, endedLeaseTable, keepCountdowns, terminateLease, renewLease, endLabel } from '../leases_ui.js';
 
 export default async function leasesPage(ctx) {
   const liveBox = h('div', { class: 'section-body', id: 'live-leases' });
@@ -31,7 +33,7 @@ export default async function leasesPage(ctx) {
         onclick: async () => { if (await renewLease(lease, await limitsFor(lease))) loadAll(); } }, 'Renew')
       : null,
     h('button', { type: 'button', class: 'btn btn--small btn--danger-outline', dataset: { action: 'terminate' },
-      onclick: async () => { if (await terminateLease(lease)) loadAll(); } }, lease.state === 'active' ? 'Terminate' : 'Cancel'),
+      onclick: async () => { if (await terminateLease(lease)) loadAll(); } }, endLabel(lease)),
   ];
 
   const mine = (state, limit) => api.get(`/leases${query({ state, mine: 'true', limit })}`).then((r) => r.items);

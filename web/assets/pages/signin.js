@@ -13,7 +13,7 @@ export default async function signinPage(ctx) {
   session.notice = null;
 
   const errorArea = h('div', { class: 'form-error' }); // alerts inside are role=alert
-  const email = input({ name: 'email', type: 'email', autocomplete: 'username', required: true, spellcheck: 'false', autocapitalize: 'none' });
+  const email = input({ name: 'email', type: 'email', autocomplete: 'username', required: true, spellcheck: 'false', autocapitalize: 'none', value: ctx.query.get('email') || '' });
   const password = input({ name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const totp = server.features.totp
     ? input({ name: 'totp', inputmode: 'numeric', autocomplete: 'one-time-code', pattern: '[0-9]{6,8}', maxlength: '8' })

@@ -16,6 +16,7 @@ const SECTIONS = [
   ['/admin/policies', 'Policies'],
   ['/admin/leases', 'Leases'],
   ['/admin/audit', 'Audit log'],
+  ['/admin/notifications', 'Notifications'],
 ];
 
 /** Draws tabs + heading into ctx.view; returns the element for the content. */

@@ -4,7 +4,7 @@ import { h, replace } from '../../dom.js';
 import { api, query } from '../../api.js';
 import { server } from '../../state.js';
 import { emptyState, loadInto } from '../../ui.js';
-import { liveLeaseTable, endedLeaseTable, keepCountdowns, terminateLease, decideLease } from '../../leases_ui.js';
+import { liveLeaseTable, endedLeaseTable, keepCountdowns, terminateLease, decideLease, endLabel } from '../../leases_ui.js';
 import { adminFrame } from './common.js';
 
 export default async function adminLeasesPage(ctx) {
@@ -18,12 +18,12 @@ export default async function adminLeasesPage(ctx) {
   // Without approvals nothing waits, so the section only appears when the server has them.
   replace(body,
     server.features.approval ? h('section', { class: 'section' }, h('h2', { class: 'section-title' }, 'Waiting for approval'), pendingBox) : null,
-    h('section', { class: 'section' }, h('h2', { class: 'section-title' }, 'Active'), liveBox),
+    h('section', { class: 'section' }, h('h2', { class: 'section-title' }, server.features.invitations || server.features.approval ? 'Active and waiting to open' : 'Active'), liveBox),
     h('section', { class: 'section' }, h('h2', { class: 'section-title' }, 'Recently ended'), endedBox));
 
   const terminate = (l) => h('button', { type: 'button', class: 'btn btn--small btn--danger-outline',
-    onclick: async () => { if (await terminateLease(l, { mine: false })) loadAll(); } }, l.state === 'active' ? 'Terminate' : 'Cancel');
-  const decide = (l, verb, label, cls) => h('button', { type: 'button', class: `btn btn--small ${cls}`,
+    onclick: async () => { if (await terminateLease(l, { mine: false })) loadAll(); } }, endLabel(l));
+  const decide = (l, verb, label, cls) => h('button', { type: 'button', class: `btn btn--small ${cls}`, dataset: { action: verb },
     onclick: async () => { if (await decideLease(l, verb)) loadAll(); } }, label);
   const pendingActions = (l) => (server.features.approval
     ? [decide(l, 'approve', 'Approve', 'btn--primary'), decide(l, 'deny', 'Deny', 'btn--danger-outline')]
@@ -36,7 +36,7 @@ export default async function adminLeasesPage(ctx) {
       : emptyState('Nothing is waiting', 'Requests under policies that need an admin\'s approval appear here.'))) : null,
     loadInto(ctx, liveBox, async () => (await list('live')).filter((l) => l.state !== 'pending_approval'), (items) => (items.length
       ? liveLeaseTable(items, { showOwner: true, actions: (l) => [terminate(l)] })
-      : emptyState('No active leases', 'Nobody has access open right now.'))),
+      : emptyState('No active leases', 'Nobody has access open right now, and no invitation or approved request is waiting.'))),
     loadInto(ctx, endedBox, () => list('ended', 25), (items) => (items.length
       ? endedLeaseTable(items, { showOwner: true })
       : emptyState('Nothing ended yet', 'Expired, terminated and revoked leases appear here.'))),

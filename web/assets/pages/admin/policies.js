@@ -39,6 +39,14 @@ function scheduleText(schedule) {
   return h('span', null, windows.map((w) => `${w.days.join(',')} ${w.from}–${w.to}`).join('; '), ` (${schedule.timezone || 'UTC'})`);
 }
 
+function approvalCell(p) {
+  if (p.approval !== 'admin') {
+    return h('div', { class: 'badges' }, badge('automatic', 'success'), p.notify_admins ? badge('admins told', 'neutral') : null);
+  }
+  return h('div', { class: 'badges' }, badge('by an admin', 'warning'),
+    p.activate_on === 'next_login' ? badge('opens at next sign-in', 'neutral') : null);
+}
+
 function columns() {
   return [
     { label: 'Name', cell: (p) => h('strong', null, p.name) },
@@ -53,24 +61,75 @@ function columns() {
     { label: 'Duration', cell: (p) => h('span', null, `${humanDuration(parseDuration(p.default_duration))} default, ${humanDuration(parseDuration(p.max_duration))} max`) },
     { label: 'For', cell: (p) => h('div', { class: 'badges' }, p.recipients.map((r) => badge(r, 'neutral')),
       p.recipients.includes('cidr') ? h('span', { class: 'muted' }, ` ≥ /${p.min_prefix.ipv4}, /${p.min_prefix.ipv6}`) : null) },
-    server.features.approval ? { label: 'Approval', cell: (p) => (p.approval === 'admin' ? badge('by an admin', 'warning') : badge('automatic', 'success')) } : null,
-    server.features.schedule ? { label: 'Schedule', cell: (p) => scheduleText(p.schedule) } : null,
+    server.features.approval ? { label: 'Approval', cell: approvalCell } : null,
+    server.features.schedule ? { label: 'Schedule', cell: (p) => h('div', { class: 'stack-tight' }, h('div', null, scheduleText(p.schedule)),
+      p.schedule && p.may_outlive_window ? h('div', { class: 'muted' }, 'leases may outlive a window') : null) } : null,
   ].filter(Boolean);
 }
 
+const DAY_NAMES = { mon: 'Monday', tue: 'Tuesday', wed: 'Wednesday', thu: 'Thursday', fri: 'Friday', sat: 'Saturday', sun: 'Sunday' };
+const TIME_RE = /^([01]?\d|2[0-3]):[0-5]\d$/;
+
+// "8:00" -> "08:00"; the API's form.
+const normalTime = (t) => (/^\d:/.test(t) ? `0${t}` : t);
+
+/** One weekly window: days + from/to as text (HH:MM; "to" may be 24:00). */
 function windowRow(win = { days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '08:00', to: '18:00' }) {
+  const legend = h('legend', { class: 'window-row__label' }, 'Window');
   const days = DAYS.map((d) => {
-    const box = h('input', { type: 'checkbox', value: d, checked: win.days.includes(d), id: uid() });
-    return h('span', { class: 'day' }, box, h('label', { for: box.id }, d));
+    const box = h('input', { type: 'checkbox', value: d, checked: (win.days || []).includes(d), id: uid() });
+    return h('span', { class: 'day' }, box, h('label', { for: box.id, title: DAY_NAMES[d] }, h('span', { 'aria-hidden': 'true' }, d),
+      h('span', { class: 'visually-hidden' }, DAY_NAMES[d])));
   });
-  const from = input({ type: 'time', value: win.from, 'aria-label': 'From', class: 'input input--time' });
-  const to = input({ type: 'time', value: win.to, 'aria-label': 'To', class: 'input input--time' });
-  const row = h('div', { class: 'window-row' },
+  const timeInput = (value) => input({ value: value || '', class: 'input input--time', inputmode: 'numeric', placeholder: 'HH:MM',
+    maxlength: '5', spellcheck: 'false', autocomplete: 'off', id: uid() });
+  const from = timeInput(win.from);
+  const to = timeInput(win.to);
+  const remove = h('button', { type: 'button', class: 'btn btn--small btn--ghost' }, 'Remove');
+  const row = h('fieldset', { class: 'window-row' },
+    legend,
     h('div', { class: 'days', role: 'group', 'aria-label': 'Days' }, days),
-    h('div', { class: 'window-row__times' }, from, h('span', { 'aria-hidden': 'true' }, '–'), to,
-      h('button', { type: 'button', class: 'btn btn--small btn--ghost', onclick: () => row.remove() }, 'Remove')));
-  row.read = () => ({ days: days.map((d) => d.querySelector('input')).filter((b) => b.checked).map((b) => b.value), from: from.value, to: to.value });
+    h('div', { class: 'window-row__times' },
+      h('label', { for: from.id }, 'From'), from,
+      h('label', { for: to.id }, 'to'), to,
+      remove));
+  remove.addEventListener('click', () => {
+    const list = row.parentElement;
+    row.remove();
+    if (list) renumber(list);
+    const next = list?.querySelector('input');
+    if (next) next.focus();
+  });
+  row.setNumber = (n) => {
+    legend.textContent = `Window ${n}`;
+    remove.setAttribute('aria-label', `Remove window ${n}`);
+  };
+  row.read = () => ({
+    days: days.map((d) => d.querySelector('input')).filter((b) => b.checked).map((b) => b.value),
+    from: normalTime(from.value.trim()),
+    to: normalTime(to.value.trim()),
+  });
+  row.check = (n) => {
+    const w = row.read();
+    if (!w.days.length) return [days[0].querySelector('input'), `Window ${n} needs at least one day.`];
+    if (!TIME_RE.test(w.from)) return [from, `Window ${n}: the start is a time from 00:00 to 23:59, like 08:00.`];
+    if (!TIME_RE.test(w.to) && w.to !== '24:00') return [to, `Window ${n}: the end is a time from 00:01 to 24:00, like 18:00.`];
+    if (w.from === w.to) return [to, `Window ${n} is empty: start and end are both ${w.from}. Use 00:00 to 24:00 for whole days.`];
+    return null;
+  };
   return row;
+}
+
+function renumber(list) {
+  [...list.children].forEach((row, i) => row.setNumber(i + 1));
+}
+
+function timeZones() {
+  try {
+    return typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+  } catch {
+    return [];
+  }
 }
 
 function policyForm(form, policy, { users, groups, services, accessGroups }) {
@@ -112,18 +171,48 @@ function policyForm(form, policy, { users, groups, services, accessGroups }) {
 
   if (server.features.approval) {
     f.approval = select({ name: 'approval' }, [['auto', 'Automatic: open at once'], ['admin', 'An admin approves each request']], policy?.approval || 'auto');
-    f.notify = checkbox('notify_admins', 'Email admins about new requests', policy?.notify_admins);
-    append(form, h('h3', { class: 'form-section' }, 'Approval'), field('Approval', f.approval), f.notify);
+    f.activateOn = select({ name: 'activate_on' }, [
+      ['request_address', 'The address it was asked from'],
+      ['next_login', 'Their next sign-in\'s address'],
+    ], policy?.activate_on || 'request_address');
+    const activateField = field('After approval, open for', f.activateOn, 'Next sign-in suits requests made from a phone for a laptop, say.');
+    f.notify = checkbox('notify_admins', 'Also tell admins when access opens without approval', policy?.notify_admins,
+      'An informational notice by email and webhook. With approval by an admin, admins are always asked.');
+    const syncApproval = () => {
+      const admin = f.approval.value === 'admin';
+      activateField.hidden = !admin;
+      f.notify.hidden = admin;
+    };
+    f.approval.addEventListener('change', syncApproval);
+    syncApproval();
+    append(form, h('h3', { class: 'form-section' }, 'Approval'), h('div', { class: 'form-grid' }, field('Approval', f.approval), activateField), f.notify);
   }
   if (server.features.schedule) {
-    const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-    f.tz = input({ name: 'timezone', value: policy?.schedule?.timezone || tz, spellcheck: 'false' });
-    f.windows = h('div', { class: 'windows' }, (policy?.schedule?.windows || []).map(windowRow));
-    append(form, h('h3', { class: 'form-section' }, 'Schedule'),
-      h('p', { class: 'field__hint' }, 'Requests are allowed only inside these windows. No windows: always.'),
-      field('Time zone', f.tz, 'An IANA name such as Europe/Berlin.'),
-      f.windows,
-      h('button', { type: 'button', class: 'btn btn--small', onclick: () => f.windows.append(windowRow()) }, 'Add window'));
+    const has = Boolean(policy?.schedule?.windows?.length);
+    const localTz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+    const zonesId = uid('tz');
+    f.scheduled = checkbox('scheduled', 'Only at certain times of the week', has,
+      'Requests outside every window are refused with the next opening time.');
+    f.tz = input({ name: 'timezone', value: policy?.schedule?.timezone || localTz, spellcheck: 'false', autocomplete: 'off', list: zonesId });
+    f.windows = h('div', { class: 'windows' }, (has ? policy.schedule.windows : [undefined]).map((w) => windowRow(w)));
+    renumber(f.windows);
+    f.outlive = checkbox('may_outlive_window', 'A lease may run past the end of its window', policy?.may_outlive_window,
+      'Otherwise a lease granted inside a window ends when the window does.');
+    const add = h('button', { type: 'button', class: 'btn btn--small', onclick: () => {
+      const row = windowRow();
+      f.windows.append(row);
+      renumber(f.windows);
+      row.querySelector('input').focus();
+    } }, 'Add window');
+    const details = h('div', { class: 'schedule' },
+      field('Time zone', f.tz, 'An IANA name such as Europe/Berlin; daylight saving time is followed.'),
+      h('datalist', { id: zonesId }, timeZones().map((z) => h('option', { value: z }))),
+      h('p', { class: 'field__hint' }, 'Times are HH:MM. An end before the start crosses midnight (22:00 to 06:00 ends the next morning); 24:00 is the end of the day. Windows must not overlap.'),
+      f.windows, h('div', null, add), f.outlive);
+    const syncSchedule = () => { details.hidden = !f.scheduled.querySelector('input').checked; };
+    f.scheduled.addEventListener('change', syncSchedule);
+    syncSchedule();
+    append(form, h('h3', { class: 'form-section' }, 'Schedule'), f.scheduled, details);
   }
 
   return () => {
@@ -153,15 +242,26 @@ function policyForm(form, policy, { users, groups, services, accessGroups }) {
     }
     if (f.approval) {
       body.approval = f.approval.value;
-      body.notify_admins = f.notify.querySelector('input').checked;
+      if (body.approval === 'admin') body.activate_on = f.activateOn.value;
+      body.notify_admins = body.approval === 'auto' && f.notify.querySelector('input').checked;
     }
-    if (f.windows) {
-      const windows = [...f.windows.children].map((row) => row.read());
-      for (const w of windows) {
-        if (!w.days.length) throw invalid('Each schedule window needs at least one day.');
-        if (!w.from || !w.to) throw invalid('Each schedule window needs a start and an end time.');
+    if (f.scheduled) {
+      if (f.scheduled.querySelector('input').checked) {
+        const rows = [...f.windows.children];
+        if (!rows.length) throw invalid('Add at least one window, or untick "Only at certain times of the week".');
+        if (!f.tz.value.trim()) throw invalid('Enter the time zone of the windows, such as Europe/Berlin.');
+        for (const [i, row] of rows.entries()) {
+          const problem = row.check(i + 1);
+          if (problem) {
+            problem[0].focus();
+            throw invalid(problem[1]);
+          }
+        }
+        body.schedule = { timezone: f.tz.value.trim(), windows: rows.map((row) => row.read()) };
+        body.may_outlive_window = f.outlive.querySelector('input').checked;
+      } else {
+        body.schedule = null;
       }
-      body.schedule = { timezone: f.tz.value.trim() || 'UTC', windows };
     }
     return body;
   };

@@ -1,12 +1,16 @@
 // pages/admin/users.js: user accounts: create (with a password, a generated
-// one shown once, or none), edit role / groups / flags, reset the password,
+// one shown once, or none; optionally a welcome email, with the password or
+// a link to choose one), edit role / groups / flags, reset the password,
 // disable and delete.
 import { h, append, uid } from '../../dom.js';
-import { session } from '../../state.js';
+import { session, server } from '../../state.js';
 import {
-  badge, timeEl, field, input, select, checkbox, picker, openDialog, copyButton, invalid,
+  badge, timeEl, field, input, select, checkbox, picker, openDialog, copyButton, invalid, toast,
 } from '../../ui.js';
 import { adminListPage, collections, nameList } from './common.js';
+
+// Set by the create form when it asks for a welcome email; read after the save.
+let welcomeAsked = false;
 
 export default function usersPage(ctx) {
   const me = () => session.user?.email;
@@ -30,7 +34,11 @@ export default function usersPage(ctx) {
       { label: 'Created', cell: (u) => timeEl(u.created_at) },
     ],
     form: { wide: true, build: userForm },
-    afterSave: (result) => (result.generated_password ? showPassword(result.email, result.generated_password) : null),
+    afterSave: (result) => {
+      if (welcomeAsked) toast(`A welcome email to ${result.email} is on its way (see Notifications).`);
+      welcomeAsked = false;
+      return result.generated_password ? showPassword(result.email, result.generated_password) : null;
+    },
     deleteMessage: 'Their sessions end and their live leases are revoked at once. The audit log keeps their history.',
     deleteBlocked: (u) => (u.email === me() ? 'You cannot delete yourself.' : null),
   });
@@ -58,11 +66,30 @@ function userForm(form, user, { groups }) {
   const groupPicker = picker('Groups', groups.map((g) => g.name), user?.groups || [], { emptyText: 'No groups yet.' });
   const mustChange = checkbox('must_change_password', 'Must change the password at next sign-in', creating ? true : user.must_change_password);
   const disabled = creating ? null : checkbox('disabled', 'Disabled', user.disabled, 'Ends their sessions and revokes their live leases.');
+  // The welcome email needs email on the server (GET /api/v1/info features.email).
+  const welcome = creating && server.features.email
+    ? checkbox('send_welcome', 'Send a welcome email', false, 'Tells them how to sign in. Without the password in it, it carries a link to choose one.')
+    : null;
+  const includePw = welcome
+    ? checkbox('include_password', 'Include the password in the email', false, 'Only for a password set or generated here. Email is not a safe channel; prefer the link.')
+    : null;
+  const welcomeSet = welcome ? h('fieldset', { class: 'radio-group' }, h('legend', { class: 'field__label' }, 'Welcome email'), welcome, includePw) : null;
+  const syncWelcome = () => {
+    if (!welcome) return;
+    const box = includePw.querySelector('input');
+    box.disabled = !welcome.querySelector('input').checked || mode() === 'none';
+    if (box.disabled) box.checked = false;
+  };
+  if (welcome) {
+    welcome.addEventListener('change', syncWelcome);
+    modeSet.addEventListener('change', syncWelcome);
+    syncWelcome();
+  }
   append(form,
     h('div', { class: 'form-grid' },
       field('Email', email),
       field('Role', role, 'Admins manage users, services and policies.')),
-    modeSet, mustChange, disabled, groupPicker.el);
+    modeSet, mustChange, disabled, welcomeSet, groupPicker.el);
 
   return () => {
     const m = mode();
@@ -77,6 +104,12 @@ function userForm(form, user, { groups }) {
     if (disabled) body.disabled = disabled.querySelector('input').checked;
     if (m === 'set') body.password = password.value;
     if (m === 'generate') body.generate_password = true;
+    welcomeAsked = false;
+    if (welcome && welcome.querySelector('input').checked) {
+      welcomeAsked = true;
+      body.send_welcome = true;
+      body.include_password = includePw.querySelector('input').checked;
+    }
     return body;
   };
 }
