@@ -68,6 +68,7 @@ class PortalEndToEnd(unittest.TestCase):
                    PINHOLE_TARGET_PORT=str(SERVICE_PORT),
                    PINHOLE_CLIENT_IP=client_ip,
                    PINHOLE_KEEP_OBJECTS="1",
+                   PINHOLE_WORKFLOW_STEPS="1",
                    HOME=self.tb.tmp)
         proc = subprocess.run(["ip", "netns", "exec", self.tb.ns["client1"], "node", BROWSER_TEST],
                               env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -88,8 +89,12 @@ class PortalEndToEnd(unittest.TestCase):
         _, page, _ = self.tb.api("GET", "/api/v1/audit?action=lease.&limit=1000", token=self.admin)
         leases = [e for e in page["items"] if e["actor"] != ADMIN_EMAIL]
         actions = [e["action"] for e in leases]
-        self.assertEqual(actions.count("lease.create"), 1, actions)
-        self.assertIn("lease.terminate", actions)
+        # Its own lease, an invitation (accepted from this browser too), a
+        # request under admin approval; each ended from the portal.
+        self.assertEqual(actions.count("lease.create"), 2, actions)
+        self.assertEqual(actions.count("lease.invitation_accept"), 1, actions)
+        self.assertEqual(actions.count("lease.request"), 1, actions)
+        self.assertEqual(actions.count("lease.terminate"), 3, actions)
         for e in leases:
             self.assertEqual(e["client_ip"], client_ip, e)
         _, all_leases, _ = self.tb.api("GET", "/api/v1/leases?state=live", token=self.admin)
