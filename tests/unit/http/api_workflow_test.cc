@@ -394,3 +394,51 @@ TEST_F(WorkflowTest, OutboxIsListedForAdminsWithoutBodies) {
 
 }  // namespace
 }  // namespace pinhole
+
+namespace pinhole {
+namespace {
+
+// "HH:MM" (UTC) of `clock` now plus `minutes`, wrapped to the day.
+std::string ClockTime(const Clock& clock, int minutes) {
+  auto since_midnight = std::chrono::duration_cast<std::chrono::minutes>(
+      clock.Now().time_since_epoch() % std::chrono::days(1));
+  int m = static_cast<int>((since_midnight.count() + minutes + 24 * 60) % (24 * 60));
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%02d:%02d", m / 60, m % 60);
+  return buf;
+}
+
+TEST_F(WorkflowTest, ScheduleRefusesOutsideAndCapsInsideAWindow) {
+  // Open daily from 2 to 3 hours from now: closed now.
+  AddPolicy({{"schedule",
+              {{"timezone", "UTC"},
+               {"windows",
+                {{{"days", {"daily"}}, {"from", ClockTime(clock_, 120)}, {"to", ClockTime(clock_, 180)}}}}}}});
+  const size_t events = AuditCount();
+  auto closed = Call("POST", "/api/v1/leases", {{"services", {"ssh"}}}, bob_);
+  EXPECT_EQ(closed.status, 403);
+  EXPECT_EQ(Code(closed), "outside_schedule");
+  EXPECT_NE(Body(closed)["error"]["message"].get<std::string>().find("next opens"), std::string::npos)
+      << closed.body;
+  EXPECT_EQ(AuditCount(), events);
+  EXPECT_TRUE(fake_->holes().empty());
+
+  // Open from 10 minutes ago to 30 minutes from now: a 1 h lease ends with the window.
+  auto patched = Call("PATCH", "/api/v1/policies/p",
+                      {{"schedule",
+                        {{"timezone", "UTC"},
+                         {"windows",
+                          {{{"days", {"daily"}},
+                            {"from", ClockTime(clock_, -10)},
+                            {"to", ClockTime(clock_, 30)}}}}}}},
+                      admin_);
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  auto open = Call("POST", "/api/v1/leases", {{"services", {"ssh"}}}, bob_);
+  ASSERT_EQ(open.status, 201) << open.body;
+  const Time window_end =
+      std::chrono::floor<std::chrono::minutes>(clock_.Now()) + std::chrono::minutes(30);
+  EXPECT_EQ(Body(open)["expires_at"], FormatTime(window_end));
+}
+
+}  // namespace
+}  // namespace pinhole
