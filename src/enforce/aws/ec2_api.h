@@ -61,7 +61,9 @@ class Ec2Api {
   virtual Status RevokeIngress(const std::string& region, const std::string& group_id,
                                const std::vector<std::string>& rule_ids) = 0;
   // DescribeSecurityGroupRules filtered by group-id (and optionally tag-key),
-  // all pages, inbound rules only (IsEgress=false).
+  // all pages, inbound rules only (IsEgress=false). Rules that reference a
+  // security group or a prefix list come back with cidr == "". Protocol
+  // numbers 1/6/17/58 are reported as icmp/tcp/udp/icmpv6.
   virtual Result<std::vector<IngressRule>> DescribeIngress(const std::string& region,
                                                            const std::string& group_id,
                                                            const std::string& tag_key = "") = 0;

@@ -218,4 +218,38 @@ SigningResult SignRequest(const SigningRequest& request, const SigningCredential
   return result;
 }
 
+PresignResult PresignRequest(const SigningRequest& request, const SigningCredentials& credentials,
+                             const SigningOptions& options, std::chrono::seconds expires) {
+  PresignResult result;
+  const std::string amz_date = AmzDate(options.time);
+  const std::string day = AmzDay(options.time);
+  const std::string scope = CredentialScope(day, options.region, options.service);
+  CanonicalHeaders canonical_headers = CanonicalizeHeaders(request.headers);
+
+  result.query_to_add = {{"X-Amz-Algorithm", std::string(kSigV4Algorithm)},
+                         {"X-Amz-Credential", credentials.access_key_id + "/" + scope},
+                         {"X-Amz-Date", amz_date},
+                         {"X-Amz-SignedHeaders", canonical_headers.signed_headers},
+                         {"X-Amz-Expires", std::to_string(expires.count())}};
+  const bool has_token = !credentials.session_token.empty();
+  if (has_token && options.sign_session_token) {
+    result.query_to_add.emplace_back("X-Amz-Security-Token", credentials.session_token);
+  }
+  HeaderList query = request.query;
+  for (const auto& q : result.query_to_add) query.push_back(q);
+  if (has_token && !options.sign_session_token) {
+    result.query_to_add.emplace_back("X-Amz-Security-Token", credentials.session_token);
+  }
+
+  result.canonical_request =
+      CanonicalRequest(request.method, CanonicalUri(request.path, options.normalize_path),
+                       CanonicalQuery(query), canonical_headers, request.payload_hash);
+  result.string_to_sign = StringToSign(amz_date, scope, result.canonical_request);
+  std::string key = SigningKey(credentials.secret_access_key, day, options.region, options.service);
+  result.signature = ComputeSignature(key, result.string_to_sign);
+  std::fill(key.begin(), key.end(), '\0');
+  result.query_to_add.emplace_back("X-Amz-Signature", result.signature);
+  return result;
+}
+
 }  // namespace pinhole::aws

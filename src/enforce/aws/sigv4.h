@@ -8,6 +8,7 @@
 // keeps or logs a secret. Thread-safety: pure functions.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -66,6 +67,22 @@ inline constexpr std::string_view kSigV4Algorithm = "AWS4-HMAC-SHA256";
 
 SigningResult SignRequest(const SigningRequest& request, const SigningCredentials& credentials,
                           const SigningOptions& options);
+
+struct PresignResult {
+  // Query parameters (decoded) the caller appends to the URL, in this order:
+  // X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-SignedHeaders,
+  // X-Amz-Expires, X-Amz-Security-Token (if any), X-Amz-Signature.
+  HeaderList query_to_add;
+  std::string canonical_request;
+  std::string string_to_sign;
+  std::string signature;  // hex
+};
+
+// Query-string signing (a presigned URL valid for `expires`): the request's
+// headers are signed as they are (no X-Amz-Date header is added);
+// `options.add_content_sha256` is ignored.
+PresignResult PresignRequest(const SigningRequest& request, const SigningCredentials& credentials,
+                             const SigningOptions& options, std::chrono::seconds expires);
 
 // --- The steps, for reuse and for tests -------------------------------------
 
