@@ -20,6 +20,7 @@ namespace {
 
 constexpr int kMaxRoleChain = 5;
 constexpr auto kImdsTokenTtl = std::chrono::seconds(21600);
+constexpr auto kUnreachableBackoff = std::chrono::seconds(15);
 
 Status CredError(std::string message) {
   return Status(Code::kPermissionDenied, "aws_credentials", std::move(message));
@@ -187,6 +188,9 @@ class ImdsProvider final : public RefreshingProvider {
 
  protected:
   Result<Credentials> Fetch() override {
+    // Not on EC2 and nothing else configured: do not make every call wait
+    // for the metadata service to time out again.
+    if (!reached_ && last_failure_ && clock().Now() < retry_after_) return *last_failure_;
     Result<Credentials> creds = FetchOnce();
     if (!creds.ok() && !token_.empty()) {
       // The session token may have been revoked (e.g. IMDS restarted): one
@@ -194,7 +198,13 @@ class ImdsProvider final : public RefreshingProvider {
       token_.clear();
       creds = FetchOnce();
     }
-    if (creds.ok()) reached_ = true;
+    if (creds.ok()) {
+      reached_ = true;
+      last_failure_.reset();
+    } else if (!reached_) {
+      last_failure_ = creds.status();
+      retry_after_ = clock().Now() + kUnreachableBackoff;
+    }
     return creds;
   }
 
@@ -260,6 +270,8 @@ class ImdsProvider final : public RefreshingProvider {
   std::string token_;  // IMDS session token (not an AWS secret, but not logged)
   Time token_expiry_{};
   bool reached_ = false;
+  std::optional<Status> last_failure_;
+  Time retry_after_{};
 };
 
 // --- Shared files and the chain ---------------------------------------------------

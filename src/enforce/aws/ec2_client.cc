@@ -395,7 +395,9 @@ Result<std::unique_ptr<Ec2Api>> NewEc2Client(const ClientOptions& options, Ec2Cl
 }
 
 Result<std::unique_ptr<Ec2Api>> NewEc2Client(const ClientOptions& options) {
-  std::shared_ptr<HttpTransport> transport = NewCurlTransport();
+  const char* ca_bundle = std::getenv("AWS_CA_BUNDLE");
+  std::shared_ptr<HttpTransport> transport =
+      NewCurlTransport(32 << 20, ca_bundle != nullptr ? ca_bundle : "");
   auto clock = std::make_shared<SystemClock>();
   ChainOptions chain{.profile = options.profile,
                      .sts_endpoint = options.sts_endpoint,

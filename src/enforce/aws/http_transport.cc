@@ -49,7 +49,8 @@ size_t WriteHeader(char* data, size_t size, size_t count, void* user) {
 
 class CurlTransport final : public HttpTransport {
  public:
-  explicit CurlTransport(size_t max_response_bytes) : max_response_bytes_(max_response_bytes) {}
+  CurlTransport(size_t max_response_bytes, std::string ca_file)
+      : max_response_bytes_(max_response_bytes), ca_file_(std::move(ca_file)) {}
   ~CurlTransport() override {
     for (CURL* c : pool_) curl_easy_cleanup(c);
   }
@@ -126,6 +127,7 @@ class CurlTransport final : public HttpTransport {
     // A signed request is never replayed to another URL.
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (!ca_file_.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, ca_file_.c_str());
 
     CURLcode rc = curl_easy_perform(c);
     if (rc != CURLE_OK) {
@@ -144,6 +146,7 @@ class CurlTransport final : public HttpTransport {
   }
 
   const size_t max_response_bytes_;
+  const std::string ca_file_;
   std::mutex mu_;
   std::vector<CURL*> pool_;
 };
@@ -187,10 +190,10 @@ Result<UrlParts> SplitUrl(std::string_view url) {
   return parts;
 }
 
-std::shared_ptr<HttpTransport> NewCurlTransport(size_t max_response_bytes) {
+std::shared_ptr<HttpTransport> NewCurlTransport(size_t max_response_bytes, std::string ca_file) {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  return std::make_shared<CurlTransport>(max_response_bytes);
+  return std::make_shared<CurlTransport>(max_response_bytes, std::move(ca_file));
 }
 
 }  // namespace pinhole::aws

@@ -51,6 +51,9 @@ struct UrlParts {
 Result<UrlParts> SplitUrl(std::string_view url);
 
 // Calls curl_global_init once. Responses over `max_response_bytes` fail.
-std::shared_ptr<HttpTransport> NewCurlTransport(size_t max_response_bytes = 32 << 20);
+// `ca_file` (PEM) replaces the system trust store when non-empty (AWS_CA_BUNDLE,
+// e.g. for a VPC endpoint behind a TLS-inspecting proxy).
+std::shared_ptr<HttpTransport> NewCurlTransport(size_t max_response_bytes = 32 << 20,
+                                                std::string ca_file = "");
 
 }  // namespace pinhole::aws

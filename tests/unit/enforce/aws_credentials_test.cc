@@ -307,10 +307,18 @@ TEST_F(ChainTest, ImdsV2WhenNothingElseIsConfiguredAndRefreshBeforeExpiry) {
 }
 
 TEST_F(ChainTest, NoCredentialsAnywhere) {
-  auto c = Chain()->Get();
+  auto chain = Chain();
+  auto c = chain->Get();
   EXPECT_EQ(c.status().reason(), "aws_no_credentials");
   EXPECT_EQ(c.status().code(), Code::kPermissionDenied);
   EXPECT_NE(c.status().message().find("http://imds.test"), std::string::npos);
+  // The unreachable metadata service is not asked again on every call...
+  EXPECT_EQ(chain->Get().status().reason(), "aws_no_credentials");
+  EXPECT_EQ(transport_->count(), 1u);
+  // ...but again after a pause.
+  clock_->Advance(std::chrono::seconds(16));
+  EXPECT_EQ(chain->Get().status().reason(), "aws_no_credentials");
+  EXPECT_EQ(transport_->count(), 2u);
   env_["AWS_EC2_METADATA_DISABLED"] = "true";
   auto d = Chain()->Get();
   EXPECT_EQ(d.status().reason(), "aws_no_credentials");
