@@ -70,7 +70,9 @@ TEST(AwsXmlTest, RejectsBrokenDocuments) {
                           "<a/"}) {
     Result<XmlElement> doc = ParseXml(bad);
     EXPECT_FALSE(doc.ok()) << bad;
-    if (!doc.ok()) EXPECT_EQ(doc.status().reason(), "aws_bad_xml") << bad;
+    if (!doc.ok()) {
+      EXPECT_EQ(doc.status().reason(), "aws_bad_xml") << bad;
+    }
   }
 }
 
