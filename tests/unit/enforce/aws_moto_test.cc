@@ -255,6 +255,34 @@ TEST_F(AwsMotoTest, AuthorizeDescribeUpdateRevokeWithSignedRequests) {
       << again.reason();
 }
 
+TEST_F(AwsMotoTest, OneClientFromManyThreads) {
+  auto ec2 = Client(UserEnv());
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string cidr = "203.0.113." + std::to_string(10 + t) + "/32";
+      for (int i = 0; i < 5; ++i) {
+        auto added =
+            ec2->AuthorizeIngress("us-east-1", S("sg2"), {Rule("tcp", 9000 + i, cidr, "t")},
+                                  {{"pinhole:owner", "threads"}});
+        if (!added.ok() || added->size() != 1) {
+          ++failures;
+          continue;
+        }
+        if (!ec2->DescribeIngress("us-east-1", S("sg2"), "pinhole:owner").ok()) ++failures;
+        if (!ec2->RevokeIngress("us-east-1", S("sg2"), {(*added)[0].rule_id}).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(counting_->count.load(), 4 * 5 * 3);
+  auto left = ec2->DescribeIngress("us-east-1", S("sg2"), "pinhole:owner");
+  ASSERT_TRUE(left.ok());
+  EXPECT_TRUE(left->empty());
+}
+
 TEST_F(AwsMotoTest, WrongSecretIsAuthFailureAfterOneAttempt) {
   auto env = UserEnv();
   env["AWS_SECRET_ACCESS_KEY"] = "not-the-secret";
