@@ -18,9 +18,10 @@ using testing::HeaderOf;
 using testing::Ok;
 using testing::Reply;
 
-class ChainTest : public ::testing::Test {
+class AwsCredentialChainTest : public ::testing::Test {
  protected:
-  ChainTest() : clock_(std::make_shared<ManualClock>(*ParseTime("2026-11-21T10:00:00Z"))) {
+  AwsCredentialChainTest()
+      : clock_(std::make_shared<ManualClock>(*ParseTime("2026-11-21T10:00:00Z"))) {
     env_["HOME"] = dir_.path().string();
   }
 
@@ -65,7 +66,7 @@ std::string AssumeRoleXml(const std::string& key, const std::string& expiration)
          "</AccessKeyId></Credentials></AssumeRoleResult></AssumeRoleResponse>";
 }
 
-TEST_F(ChainTest, EnvironmentComesFirst) {
+TEST_F(AwsCredentialChainTest, EnvironmentComesFirst) {
   env_["AWS_ACCESS_KEY_ID"] = "AKIAENV";
   env_["AWS_SECRET_ACCESS_KEY"] = "envsecret";
   env_["AWS_SESSION_TOKEN"] = "envtoken";
@@ -79,14 +80,14 @@ TEST_F(ChainTest, EnvironmentComesFirst) {
   EXPECT_EQ(transport_->count(), 0u);
 }
 
-TEST_F(ChainTest, HalfSetEnvironmentIsAnError) {
+TEST_F(AwsCredentialChainTest, HalfSetEnvironmentIsAnError) {
   env_["AWS_ACCESS_KEY_ID"] = "AKIAENV";
   auto c = Chain()->Get();
   EXPECT_EQ(c.status().reason(), "aws_credentials");
   EXPECT_NE(c.status().message().find("AWS_SECRET_ACCESS_KEY"), std::string::npos);
 }
 
-TEST_F(ChainTest, DefaultProfileFromTheCredentialsFile) {
+TEST_F(AwsCredentialChainTest, DefaultProfileFromTheCredentialsFile) {
   Write(".aws/credentials",
         "# comment\n[default]\naws_access_key_id=AKIAFILE\naws_secret_access_key =  s3cr3t  \n"
         "aws_session_token = tok\n[other]\naws_access_key_id = O\naws_secret_access_key = o\n");
@@ -98,7 +99,7 @@ TEST_F(ChainTest, DefaultProfileFromTheCredentialsFile) {
   EXPECT_EQ(c->source, "profile default");
 }
 
-TEST_F(ChainTest, NamedProfileFromEnvOrOptionsAndFileLocationsFromEnv) {
+TEST_F(AwsCredentialChainTest, NamedProfileFromEnvOrOptionsAndFileLocationsFromEnv) {
   Write("elsewhere/creds", "[dev]\naws_access_key_id = DEV\naws_secret_access_key = d\n");
   Write("elsewhere/config", "[profile cfg]\naws_access_key_id = CFG\naws_secret_access_key = c\n");
   env_["AWS_SHARED_CREDENTIALS_FILE"] = (dir_.path() / "elsewhere/creds").string();
@@ -113,7 +114,7 @@ TEST_F(ChainTest, NamedProfileFromEnvOrOptionsAndFileLocationsFromEnv) {
   EXPECT_EQ(Chain()->Get()->access_key_id, "ENV");
 }
 
-TEST_F(ChainTest, MissingNamedProfileIsAnErrorNotAFallback) {
+TEST_F(AwsCredentialChainTest, MissingNamedProfileIsAnErrorNotAFallback) {
   Write(".aws/credentials", "[default]\naws_access_key_id = A\naws_secret_access_key = s\n");
   env_["AWS_PROFILE"] = "nope";
   auto c = Chain()->Get();
@@ -122,7 +123,7 @@ TEST_F(ChainTest, MissingNamedProfileIsAnErrorNotAFallback) {
   EXPECT_EQ(transport_->count(), 0u);
 }
 
-TEST_F(ChainTest, MalformedFileIsReportedAndPickedUpOnceFixed) {
+TEST_F(AwsCredentialChainTest, MalformedFileIsReportedAndPickedUpOnceFixed) {
   Write(".aws/credentials", "[default\naws_access_key_id = A\n");
   auto chain = Chain();
   auto c = chain->Get();
@@ -132,13 +133,13 @@ TEST_F(ChainTest, MalformedFileIsReportedAndPickedUpOnceFixed) {
   EXPECT_EQ(chain->Get()->access_key_id, "A");
 }
 
-TEST_F(ChainTest, ProfileWithoutKeysIsAnError) {
+TEST_F(AwsCredentialChainTest, ProfileWithoutKeysIsAnError) {
   Write(".aws/config", "[default]\nregion = eu-west-1\n");
   auto c = Chain()->Get();
   EXPECT_EQ(c.status().reason(), "aws_credentials");
 }
 
-TEST_F(ChainTest, AssumeRoleThroughSourceProfileSignedAndCached) {
+TEST_F(AwsCredentialChainTest, AssumeRoleThroughSourceProfileSignedAndCached) {
   Write(".aws/credentials",
         "[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = basesecret\n");
   Write(".aws/config",
@@ -191,7 +192,7 @@ TEST_F(ChainTest, AssumeRoleThroughSourceProfileSignedAndCached) {
   EXPECT_EQ(chain->Get()->access_key_id, "ASIA3");
 }
 
-TEST_F(ChainTest, AssumeRoleDeniedKeepsTheStsCodeAndNoSecret) {
+TEST_F(AwsCredentialChainTest, AssumeRoleDeniedKeepsTheStsCodeAndNoSecret) {
   Write(".aws/credentials",
         "[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = basesecret\n");
   Write(".aws/config", "[default]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\n");
@@ -210,7 +211,7 @@ TEST_F(ChainTest, AssumeRoleDeniedKeepsTheStsCodeAndNoSecret) {
   EXPECT_EQ(transport_->requests()[0].url, "http://sts.test/us-east-1");
 }
 
-TEST_F(ChainTest, RoleChainsLoopsAndBadSettings) {
+TEST_F(AwsCredentialChainTest, RoleChainsLoopsAndBadSettings) {
   Write(".aws/config",
         "[profile a]\nrole_arn = arn:1\nsource_profile = b\n"
         "[profile b]\nrole_arn = arn:2\nsource_profile = a\n"
@@ -272,7 +273,7 @@ class FakeImds {
   bool down = false;
 };
 
-TEST_F(ChainTest, ImdsV2WhenNothingElseIsConfiguredAndRefreshBeforeExpiry) {
+TEST_F(AwsCredentialChainTest, ImdsV2WhenNothingElseIsConfiguredAndRefreshBeforeExpiry) {
   FakeImds imds;
   auto chain = Chain([&](const HttpRequest& r) { return imds.Handle(r); });
   auto c = chain->Get();
@@ -306,7 +307,7 @@ TEST_F(ChainTest, ImdsV2WhenNothingElseIsConfiguredAndRefreshBeforeExpiry) {
   EXPECT_GE(imds.tokens, 2) << "the old session token was older than its TTL";
 }
 
-TEST_F(ChainTest, NoCredentialsAnywhere) {
+TEST_F(AwsCredentialChainTest, NoCredentialsAnywhere) {
   auto chain = Chain();
   auto c = chain->Get();
   EXPECT_EQ(c.status().reason(), "aws_no_credentials");
@@ -325,7 +326,7 @@ TEST_F(ChainTest, NoCredentialsAnywhere) {
   EXPECT_EQ(transport_->count(), 0u);
 }
 
-TEST_F(ChainTest, ImdsWithoutRoleOrWithBadDocument) {
+TEST_F(AwsCredentialChainTest, ImdsWithoutRoleOrWithBadDocument) {
   FakeImds imds;
   imds.role = "";
   EXPECT_EQ(Chain([&](const HttpRequest& r) { return imds.Handle(r); })->Get().status().reason(),

@@ -261,7 +261,7 @@ TEST(Sigv4Test, HeadersTrimAndJoin) {
   EXPECT_EQ(h.signed_headers, "x-a;x-b");
 }
 
-TEST(QueryTest, EncodesLikeAws) {
+TEST(AwsQueryTest, EncodesLikeAws) {
   EXPECT_EQ(UriEncode("a-_.~Z9 /+=&é"), "a-_.~Z9%20%2F%2B%3D%26%C3%A9");
   EXPECT_EQ(UriEncode("/a b/", true), "/a%20b/");
   EXPECT_EQ(UriDecode("%41%2f%zz%4"), "A/%zz%4");
