@@ -491,10 +491,12 @@ class Chain final : public CredentialsProvider {
       if (auto it = s.find("region"); it != s.end()) params.region = it->second;
     }
     if (params.region.empty()) params.region = "us-east-1";
-    params.endpoint =
-        SubstituteRegion(options_.sts_endpoint.empty() ? "https://sts.{region}.amazonaws.com"
-                                                       : options_.sts_endpoint,
-                         params.region);
+    std::string sts = options_.sts_endpoint;
+    if (sts.empty()) {
+      sts = std::string("https://sts.{region}.amazonaws.com") +
+            (params.region.rfind("cn-", 0) == 0 ? ".cn" : "");
+    }
+    params.endpoint = SubstituteRegion(sts, params.region);
     if (Result<UrlParts> u = SplitUrl(params.endpoint); !u.ok()) {
       return CredError("STS endpoint: " + u.status().message());
     }

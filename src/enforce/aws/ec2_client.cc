@@ -352,7 +352,11 @@ Result<std::string> Ec2Endpoint(std::string_view endpoint_template, std::string_
       region.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string_view::npos) {
     return Status::Invalid("aws_endpoint", "bad region '" + std::string(region) + "'");
   }
-  std::string url(endpoint_template.empty() ? kDefaultEc2Endpoint : endpoint_template);
+  std::string url(endpoint_template);
+  if (url.empty()) {
+    // The China regions live in their own partition and DNS suffix.
+    url = std::string(kDefaultEc2Endpoint) + (region.rfind("cn-", 0) == 0 ? ".cn" : "");
+  }
   size_t pos;
   while ((pos = url.find("{region}")) != std::string::npos) url.replace(pos, 8, region);
   RETURN_IF_ERROR(SplitUrl(url).status());

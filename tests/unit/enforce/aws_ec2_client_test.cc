@@ -430,6 +430,7 @@ TEST(AwsEc2ClientTest, EndpointTemplatesAndRegions) {
             "https://vpce-1.ec2.us-east-2.vpce.amazonaws.com");
   EXPECT_EQ(*Ec2Endpoint("https://ec2.{region}.amazonaws.com.cn", "cn-north-1"),
             "https://ec2.cn-north-1.amazonaws.com.cn");
+  EXPECT_EQ(*Ec2Endpoint("", "cn-northwest-1"), "https://ec2.cn-northwest-1.amazonaws.com.cn");
   for (const char* bad : {"", "EU", "eu-west-1/../x", "a@b", "x.evil.com", "eu west"}) {
     EXPECT_FALSE(Ec2Endpoint("", bad).ok()) << bad;
   }
