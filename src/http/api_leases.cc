@@ -105,6 +105,15 @@ HttpResponse Api::CreateLease(Call& call) {
   lease.created_at = call.now;
   lease.activated_at = call.now;
   lease.expires_at = call.now + grant->duration;
+  // Quotas (a Security Group's rule limit) are checked before the commit, so
+  // that a lease is refused whole rather than half applied.
+  std::vector<Service> services;
+  Catalog catalog = LoadCatalog();
+  for (const auto& name : lease.services) {
+    if (const Service* s = catalog.FindService(name)) services.push_back(*s);
+  }
+  st = ctx_.controller.CheckCapacity(services, lease.source, lease.expires_at);
+  if (!st.ok()) return ErrorResponse(st);
   auto created = ctx_.store.CreateLease(
       lease, call.Audit("lease.create", "" /* the store names it lease/<id> */,
                         {{"services", lease.services},

@@ -80,6 +80,18 @@ int Serve(const Config& config, const std::string& web_root) {
   }
 
   EnforcerOptions enforcer_options{.nftables_table = config.nftables_table};
+  enforcer_options.aws_client.endpoint_template = config.aws_endpoint;
+  enforcer_options.aws_client.sts_endpoint = config.aws_sts_endpoint;
+  enforcer_options.aws_client.imds_endpoint = config.aws_imds_endpoint;
+  enforcer_options.aws_client.profile = config.aws_profile;
+  enforcer_options.aws_client.timeout = config.aws_call_timeout;
+  enforcer_options.aws.owner = config.aws_owner;
+  enforcer_options.aws.rule_quota = config.aws_rule_quota;
+  enforcer_options.aws.bucket_size = config.aws_bucket_size;
+  enforcer_options.aws.bucket_refill_per_second = config.aws_bucket_refill;
+  enforcer_options.aws.max_rules_per_call = config.aws_max_rules_per_call;
+  enforcer_options.aws.degraded_after = config.aws_degraded_after;
+  enforcer_options.aws.apply_budget = config.aws_apply_budget;
   std::map<std::string, std::unique_ptr<Enforcer>> enforcers;
   EnforcerRegistry registry = DefaultEnforcerRegistry();
   for (const auto& name : registry.Names()) {
@@ -92,6 +104,10 @@ int Serve(const Config& config, const std::string& web_root) {
   }
   ControllerOptions controller_options;
   controller_options.resync_interval = config.resync_interval;
+  if (config.aws_reconcile_interval) {
+    controller_options.resync_interval =
+        std::min<Millis>(controller_options.resync_interval, *config.aws_reconcile_interval);
+  }
   Controller controller(**store, clock, std::move(enforcers), controller_options);
 
   // Declared before the server, so that the server stops (ending every
