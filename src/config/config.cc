@@ -198,6 +198,9 @@ Status ParseServer(std::string_view src, const toml::table& t, Config& c) {
         proxies.push_back(*cidr);
       }
       c.trusted_proxies = std::move(proxies);
+    } else if (key == "threads") {
+      ASSIGN_OR_RETURN(int64_t n, r.Integer(1, 1024));
+      c.server_threads = static_cast<int>(n);
     } else {
       return r.Error("unknown key");
     }
@@ -345,8 +348,8 @@ Status ParseAws(std::string_view src, const toml::table& t, Config& c) {
       ASSIGN_OR_RETURN(std::string owner, r.NonEmptyString());
       bool ok = owner.size() <= 64;
       for (char ch : owner) {
-        ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' ||
-                    ch == '-');
+        ok = ok &&
+             (std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-');
       }
       if (!ok) return r.Error(Quote(owner) + " must be 1-64 characters of A-Z a-z 0-9 . _ -");
       c.aws_owner = std::move(owner);
@@ -358,7 +361,8 @@ Status ParseAws(std::string_view src, const toml::table& t, Config& c) {
       c.aws_bucket_size = static_cast<int>(n);
     } else if (key == "bucket_refill") {
       if (const auto* f = node.as_floating_point()) {
-        if (!(f->get() > 0 && f->get() <= 100000)) return r.Error("must be > 0 (tokens per second)");
+        if (!(f->get() > 0 && f->get() <= 100000))
+          return r.Error("must be > 0 (tokens per second)");
         c.aws_bucket_refill = f->get();
       } else {
         ASSIGN_OR_RETURN(int64_t n, r.Integer(1, 100000));
@@ -391,9 +395,14 @@ struct Section {
 };
 
 constexpr Section kSections[] = {
-    {"server", ParseServer},     {"store", ParseStore},           {"tls", ParseTls},
-    {"nftables", ParseNftables}, {"controller", ParseController}, {"auth", ParseAuth},
-    {"tunnel", ParseTunnel},     {"aws", ParseAws},
+    {"server", ParseServer},
+    {"store", ParseStore},
+    {"tls", ParseTls},
+    {"nftables", ParseNftables},
+    {"controller", ParseController},
+    {"auth", ParseAuth},
+    {"tunnel", ParseTunnel},
+    {"aws", ParseAws},
 };
 
 std::string LineMessage(std::string_view source, const toml::source_region& where,

@@ -21,6 +21,9 @@ struct Config {
   std::vector<std::string> listen = {"127.0.0.1:8080", "[::1]:8080"};
   std::string public_url = "http://127.0.0.1:8080";
   std::vector<Cidr> trusted_proxies;
+  // Request threads. A lease request holds one while its rules are applied,
+  // so a slow backend (AWS under throttling) needs more to batch well.
+  int server_threads = 16;
   // [store]
   std::string sqlite_path = "pinhole.db";
   // [tls]; both set -> HTTPS

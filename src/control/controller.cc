@@ -14,6 +14,9 @@ namespace {
 // not drift.
 constexpr Millis kExpiryTolerance{2500};
 
+// Longest a batch is held back to gather more changes for a rate-limited backend.
+constexpr Millis kMaxGather{1000};
+
 AuditEntry SystemAudit(Time now, std::string action, std::string object, nlohmann::json details) {
   AuditEntry a;
   a.time = now;
@@ -142,6 +145,18 @@ void Controller::Run() {
                          [this] { return stop_ || !queue_.empty(); });
       }
       if (stop_) return;
+      // A rate-limited backend would make the first call of this batch wait
+      // anyway: wait here instead, so that what arrives meanwhile joins it.
+      if (!queue_.empty()) {
+        Millis gather{0};
+        for (auto& [name, e] : enforcers_) gather = std::max(gather, e->ApplyDelay());
+        gather = std::min(gather, kMaxGather);
+        if (gather > Millis(0)) {
+          wake_.wait_until(lock, std::chrono::system_clock::now() + gather,
+                           [this] { return stop_; });
+          if (stop_) return;
+        }
+      }
       for (auto& w : queue_) batch.push_back(std::move(w));
       queue_.clear();
     }

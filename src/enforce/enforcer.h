@@ -70,6 +70,12 @@ class Enforcer {
   // Thread-safe snapshot of the backend's health. Default: healthy, no metrics.
   virtual EnforcerHealth Health() const { return {}; }
 
+  // How long an Apply started now would wait before its first call (a rate
+  // limit). The controller gathers queued changes for that long first (up to
+  // a cap), so that they travel in the same call. Called from the
+  // controller's thread. Default: no wait.
+  virtual Millis ApplyDelay() { return Millis(0); }
+
   // A remote enforcement point (a cloud API) may be unreachable for a while:
   // the controller then starts without it, keeps retrying, and reports it
   // through Health() instead of refusing to start. Local ones (nftables)

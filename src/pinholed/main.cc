@@ -128,6 +128,7 @@ int Serve(const Config& config, const std::string& web_root) {
   api = std::make_unique<Api>(ApiContext{**store, controller, clock, config, &tunnels});
   HttpServerOptions server_options;
   server_options.listen = config.listen;
+  server_options.threads = config.server_threads;
   server_options.tls_cert = config.tls_cert;
   server_options.tls_key = config.tls_key;
   server_options.upgrade = tunnels.Hook();

@@ -187,6 +187,7 @@ class AwsSgEnforcer final : public Enforcer {
   Status CheckCapacity(const std::vector<Hole>& holes) override;
   EnforcerHealth Health() const override;
   bool remote() const override { return true; }
+  Millis ApplyDelay() override { return mutating_.WaitTime(clock_.Now()); }
 
  private:
   // One EC2 call with pacing, retries and back-off, within `deadline`.
@@ -296,6 +297,14 @@ auto AwsSgEnforcer::Call(Op op, const GroupRef& where, Time deadline, F&& fn) ->
     }
   }
   TokenBucket& bucket = (op == Op::kDescribe || op == Op::kCheckGroups) ? describing_ : mutating_;
+  // While calls keep failing (an outage), each call is one probe without
+  // back-off: the controller's retry comes soon anyway, and the worker is
+  // then free the moment EC2 answers again (expired rules go at once).
+  int max_attempts = options_.max_attempts;
+  {
+    std::lock_guard lock(mu_);
+    if (failing_since_) max_attempts = 1;
+  }
   Status last;
   for (int attempt = 1;; ++attempt) {
     now = clock_.Now();
@@ -348,7 +357,7 @@ auto AwsSgEnforcer::Call(Op op, const GroupRef& where, Time deadline, F&& fn) ->
       if (IsThrottle(st)) ++throttled_;
     }
     if (IsThrottle(st)) bucket.Drain(clock_.Now());
-    if (attempt >= options_.max_attempts) break;
+    if (attempt >= max_attempts) break;
     Millis delay = backoff_.Delay(attempt);
     if (clock_.Now() + delay > deadline) break;
     {

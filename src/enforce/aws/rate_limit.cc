@@ -31,6 +31,12 @@ Millis TokenBucket::Take(Time now, Millis max_wait) {
   return wait;
 }
 
+Millis TokenBucket::WaitTime(Time now) {
+  Refill(now);
+  if (tokens_ >= 1.0) return Millis(0);
+  return Millis(static_cast<int64_t>(std::ceil((1.0 - tokens_) / rate_per_ms_)));
+}
+
 void TokenBucket::Drain(Time now) {
   Refill(now);
   tokens_ = std::min(tokens_, 0.0);

@@ -24,6 +24,9 @@ class TokenBucket {
   // `max_wait`, nothing is taken and the wait is returned anyway (> max_wait).
   Millis Take(Time now, Millis max_wait);
 
+  // How long a Take now would wait, without taking anything.
+  Millis WaitTime(Time now);
+
   // EC2 said we are throttled: its bucket is empty, so is ours.
   void Drain(Time now);
 

@@ -55,6 +55,14 @@ reconcile_interval = "15s"
   EXPECT_EQ(c->aws_reconcile_interval, Seconds(15));
 }
 
+TEST(AwsConfigTest, ServerThreads) {
+  auto c = ParseConfig("[server]\nthreads = 64\n", "t.toml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->server_threads, 64);
+  EXPECT_EQ(ParseConfig("", "t.toml")->server_threads, 16);
+  EXPECT_FALSE(ParseConfig("[server]\nthreads = 0\n", "t.toml").ok());
+}
+
 TEST(AwsConfigTest, BadValuesNameTheKey) {
   struct Case {
     const char* text;

@@ -477,6 +477,23 @@ TEST_F(AwsSgEnforcerTest, RecoversFromDegradedAndRevokesExpiredRules) {
   EXPECT_FALSE(enforcer_->Health().degraded);
 }
 
+TEST_F(AwsSgEnforcerTest, DuringAnOutageEachCallIsASingleProbe) {
+  AwsSgOptions o;
+  o.apply_budget = seconds(3);
+  Make(o);
+  fake_->FailNext("*", Status(Code::kUnavailable, "aws_transport", "connection refused"), 1000);
+  Hole hole{Key("198.51.100.7"), In(hours(1)), 1};
+  EXPECT_EQ(enforcer_->Apply({{hole}, {}}).code(), Code::kUnavailable);
+  EXPECT_GT(fake_->total_calls(), 1);  // retried with back-off at first
+  int calls = fake_->total_calls();
+  Millis slept = slept_;
+  // Once calls are known to fail, an Apply probes once and returns: the
+  // worker is free to act the moment EC2 is back.
+  EXPECT_EQ(enforcer_->Apply({{hole}, {}}).code(), Code::kUnavailable);
+  EXPECT_EQ(fake_->total_calls(), calls + 1);
+  EXPECT_EQ(slept_, slept);
+}
+
 TEST_F(AwsSgEnforcerTest, UnknownGroupIsAClearError) {
   Make();
   ASSERT_TRUE(enforcer_
