@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "enforce/aws/iam_policy.h"
 #include "cli/output.h"
 #include "cli/password_gen.h"
 #include "cli/prompt.h"
@@ -624,6 +625,29 @@ void AddAdminCommands(CLI::App& app, Context& ctx, Action& action) {
   cmd->add_option("--state", outbox->state, "Only pending, sent or failed ones")
       ->check(CLI::IsMember({"pending", "sent", "failed"}));
   cmd->add_option("--limit", outbox->limit, "At most this many")->check(CLI::PositiveNumber);
+
+  // Offline: prints the policy the aws-sg backend's credentials need, so an
+  // operator grants exactly that (the e2e test runs with nothing more).
+  auto resources = std::make_shared<std::vector<std::string>>();
+  CLI::App* iam = admin->add_subcommand(
+      "aws-iam-policy",
+      "Print the IAM policy (JSON) that pinholed's AWS credentials need for aws-sg services");
+  iam->add_option("--resource", *resources,
+                  "Limit the rule-changing actions to this ARN (repeatable), e.g. "
+                  "arn:aws:ec2:eu-west-1:123456789012:security-group/sg-0123456789abcdef0 and "
+                  "arn:aws:ec2:eu-west-1:123456789012:security-group-rule/*");
+  iam->callback([&action, resources] {
+    action = [resources](Context& c) {
+      for (const auto& arn : *resources) {
+        if (!arn.starts_with("arn:") || arn.find_first_of(" \t\n\"") != std::string::npos) {
+          return c.UsageFailure(Status::Invalid("invalid_arn", "--resource: \"" + arn +
+                                                                   "\" is not an ARN"));
+        }
+      }
+      c.out() << aws::IamPolicyJson(*resources);
+      return kExitOk;
+    };
+  });
 }
 
 }  // namespace pinhole::cli

@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -212,6 +213,9 @@ Status ParseServer(std::string_view src, const toml::table& t, Config& c) {
         proxies.push_back(*cidr);
       }
       c.trusted_proxies = std::move(proxies);
+    } else if (key == "threads") {
+      ASSIGN_OR_RETURN(int64_t n, r.Integer(1, 1024));
+      c.server_threads = static_cast<int>(n);
     } else {
       return r.Error("unknown key");
     }
@@ -566,6 +570,78 @@ Status ParseWebhooks(std::string_view src, const toml::node& node, Config& c) {
   return Status::Ok();
 }
 
+// Endpoint URLs: http(s), no whitespace; "{region}" may appear in the host.
+std::string CheckEndpoint(std::string_view url) {
+  for (char c : url) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+      return "must not contain spaces or control characters";
+    }
+  }
+  return CheckUrl(url, {"http://", "https://"});
+}
+
+Status ParseAws(std::string_view src, const toml::table& t, Config& c) {
+  for (const auto& [k, node] : t) {
+    std::string_view key = k.str();
+    Reader r(src, "aws", key, node);
+    auto endpoint = [&](std::string& out) -> Status {
+      ASSIGN_OR_RETURN(std::string url, r.NonEmptyString());
+      std::string what = CheckEndpoint(url);
+      if (!what.empty()) return r.Error(Quote(url) + " " + what);
+      out = std::move(url);
+      return Status::Ok();
+    };
+    if (key == "endpoint") {
+      RETURN_IF_ERROR(endpoint(c.aws_endpoint));
+    } else if (key == "sts_endpoint") {
+      RETURN_IF_ERROR(endpoint(c.aws_sts_endpoint));
+    } else if (key == "imds_endpoint") {
+      RETURN_IF_ERROR(endpoint(c.aws_imds_endpoint));
+    } else if (key == "profile") {
+      ASSIGN_OR_RETURN(c.aws_profile, r.NonEmptyString());
+    } else if (key == "owner") {
+      ASSIGN_OR_RETURN(std::string owner, r.NonEmptyString());
+      bool ok = owner.size() <= 64;
+      for (char ch : owner) {
+        ok = ok &&
+             (std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-');
+      }
+      if (!ok) return r.Error(Quote(owner) + " must be 1-64 characters of A-Z a-z 0-9 . _ -");
+      c.aws_owner = std::move(owner);
+    } else if (key == "rule_quota") {
+      ASSIGN_OR_RETURN(int64_t n, r.Integer(1, 1000));
+      c.aws_rule_quota = static_cast<int>(n);
+    } else if (key == "bucket_size") {
+      ASSIGN_OR_RETURN(int64_t n, r.Integer(1, 100000));
+      c.aws_bucket_size = static_cast<int>(n);
+    } else if (key == "bucket_refill") {
+      if (const auto* f = node.as_floating_point()) {
+        if (!(f->get() > 0 && f->get() <= 100000))
+          return r.Error("must be > 0 (tokens per second)");
+        c.aws_bucket_refill = f->get();
+      } else {
+        ASSIGN_OR_RETURN(int64_t n, r.Integer(1, 100000));
+        c.aws_bucket_refill = static_cast<double>(n);
+      }
+    } else if (key == "max_rules_per_call") {
+      ASSIGN_OR_RETURN(int64_t n, r.Integer(1, 1000));
+      c.aws_max_rules_per_call = static_cast<int>(n);
+    } else if (key == "call_timeout") {
+      ASSIGN_OR_RETURN(c.aws_call_timeout, r.Duration());
+    } else if (key == "degraded_after") {
+      ASSIGN_OR_RETURN(c.aws_degraded_after, r.Duration());
+    } else if (key == "apply_budget") {
+      ASSIGN_OR_RETURN(c.aws_apply_budget, r.Duration());
+    } else if (key == "reconcile_interval") {
+      ASSIGN_OR_RETURN(Seconds d, r.Duration());
+      c.aws_reconcile_interval = d;
+    } else {
+      return r.Error("unknown key");
+    }
+  }
+  return Status::Ok();
+}
+
 using SectionParser = Status (*)(std::string_view, const toml::table&, Config&);
 
 struct Section {
@@ -585,6 +661,7 @@ constexpr Section kSections[] = {
     {"notify", ParseNotify},
     {"approval", ParseApproval},
     {"invitations", ParseInvitations},
+    {"aws", ParseAws},
 };
 
 std::string LineMessage(std::string_view source, const toml::source_region& where,

@@ -29,6 +29,9 @@ struct Config {
   std::vector<std::string> listen = {"127.0.0.1:8080", "[::1]:8080"};
   std::string public_url = "http://127.0.0.1:8080";
   std::vector<Cidr> trusted_proxies;
+  // Request threads. A lease request holds one while its rules are applied,
+  // so a slow backend (AWS under throttling) needs more to batch well.
+  int server_threads = 16;
   // [store]
   std::string sqlite_path = "pinhole.db";
   // [tls]; both set -> HTTPS
@@ -46,6 +49,22 @@ struct Config {
   int tunnel_max_per_user = 16;
   int tunnel_max_total = 1000;
   bool tunnel_proxy_protocol = false;  // PROXY protocol v2 header to the target
+  // [aws] (the aws-sg backend; see enforce/aws/aws_sg_options.h)
+  std::string aws_endpoint;        // "" = https://ec2.{region}.amazonaws.com
+  std::string aws_sts_endpoint;    // "" = https://sts.{region}.amazonaws.com
+  std::string aws_imds_endpoint = "http://169.254.169.254";
+  std::string aws_profile;         // "" = AWS_PROFILE or "default"
+  std::string aws_owner = "pinhole";
+  int aws_rule_quota = 60;
+  int aws_bucket_size = 50;
+  double aws_bucket_refill = 5;    // tokens per second
+  int aws_max_rules_per_call = 100;
+  Seconds aws_call_timeout{10};
+  Seconds aws_degraded_after{60};
+  Seconds aws_apply_budget{5};
+  // How often Security Groups are re-read; the controller re-reads every
+  // backend at the shorter of this and resync_interval.
+  std::optional<Seconds> aws_reconcile_interval;
 
   // [smtp]: outgoing email. An empty url turns email off.
   //   url = "smtp://mail.example.com:587"   (or "smtps://host:465"; no

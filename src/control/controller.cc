@@ -14,6 +14,9 @@ namespace {
 // not drift.
 constexpr Millis kExpiryTolerance{2500};
 
+// Longest a batch is held back to gather more changes for a rate-limited backend.
+constexpr Millis kMaxGather{1000};
+
 AuditEntry SystemAudit(Time now, std::string action, std::string object, nlohmann::json details) {
   AuditEntry a;
   a.time = now;
@@ -32,6 +35,18 @@ Time Controller::HoleState::Expiry() const {
   return latest;
 }
 
+Id Controller::HoleState::LatestLease() const {
+  Id id = 0;
+  Time latest{};
+  for (const auto& [lease, t] : leases) {
+    if (id == 0 || t >= latest) {
+      id = lease;
+      latest = t;
+    }
+  }
+  return id;
+}
+
 Controller::Controller(Store& store, const Clock& clock,
                        std::map<std::string, std::unique_ptr<Enforcer>> enforcers,
                        ControllerOptions options)
@@ -44,7 +59,26 @@ Status Controller::Start() {
     std::lock_guard lock(state_mu_);
     RETURN_IF_ERROR(LoadServices());
     RETURN_IF_ERROR(LoadLeases());
-    RETURN_IF_ERROR(ReconcileAll(/*record_drift=*/true));
+    std::set<std::string> failed;
+    Status st = ReconcileAll(/*record_drift=*/true, &failed);
+    for (const auto& name : failed) {
+      if (!enforcers_.at(name)->remote()) return st;
+    }
+    if (!st.ok()) {
+      // Only remote backends failed: serve anyway; they are retried (pending
+      // holes, periodic resync) and show as degraded if it lasts.
+      spdlog::warn("controller: starting while {} backend(s) cannot be reached: {}", failed.size(),
+                   st.ToString());
+      for (const auto& [key, state] : holes_) {
+        auto svc = services_.find(key.service);
+        if (svc != services_.end() && failed.count(svc->second.backend)) {
+          pending_.insert(key);
+          hole_errors_[key] = st.message();
+          transient_errors_.insert(key);
+        }
+      }
+      retry_at_ = clock_.Now() + options_.retry_interval;
+    }
     next_resync_ = clock_.Now() + options_.resync_interval;
     stats_.ready = true;
   }
@@ -111,6 +145,18 @@ void Controller::Run() {
                          [this] { return stop_ || !queue_.empty(); });
       }
       if (stop_) return;
+      // A rate-limited backend would make the first call of this batch wait
+      // anyway: wait here instead, so that what arrives meanwhile joins it.
+      if (!queue_.empty()) {
+        Millis gather{0};
+        for (auto& [name, e] : enforcers_) gather = std::max(gather, e->ApplyDelay());
+        gather = std::min(gather, kMaxGather);
+        if (gather > Millis(0)) {
+          wake_.wait_until(lock, std::chrono::system_clock::now() + gather,
+                           [this] { return stop_; });
+          if (stop_) return;
+        }
+      }
       for (auto& w : queue_) batch.push_back(std::move(w));
       queue_.clear();
     }
@@ -277,13 +323,14 @@ Status Controller::ApplyTouched(const std::set<HoleKey>& touched) {
     auto svc = services_.find(key.service);
     if (svc == services_.end() || !enforcers_.count(svc->second.backend)) {
       hole_errors_[key] = svc == services_.end() ? "unknown service" : "backend not available";
+      transient_errors_.erase(key);
       continue;
     }
     auto& cs = changes[svc->second.backend];
     keys_by_backend[svc->second.backend].push_back(key);
     auto hole = holes_.find(key);
     if (hole != holes_.end() && hole->second.Expiry() > now) {
-      cs.upsert.push_back(Hole{key, hole->second.Expiry()});
+      cs.upsert.push_back(Hole{key, hole->second.Expiry(), hole->second.LatestLease()});
     } else {
       cs.remove.push_back(key);
     }
@@ -304,13 +351,20 @@ Status Controller::ApplyTouched(const std::set<HoleKey>& touched) {
 void Controller::RecordApply(const std::vector<HoleKey>& keys, const Status& st) {
   ++stats_.applies;
   if (!st.ok()) ++stats_.apply_errors;
+  bool transient = st.code() == Code::kUnavailable || st.code() == Code::kResourceExhausted;
   for (const auto& key : keys) {
     if (!st.ok()) {
       pending_.insert(key);  // retried after retry_interval
       hole_errors_[key] = st.message();
+      if (transient) {
+        transient_errors_.insert(key);
+      } else {
+        transient_errors_.erase(key);
+      }
       continue;
     }
     pending_.erase(key);
+    transient_errors_.erase(key);
     if (holes_.count(key)) {
       hole_errors_[key].clear();
     } else {
@@ -319,7 +373,7 @@ void Controller::RecordApply(const std::vector<HoleKey>& keys, const Status& st)
   }
 }
 
-Status Controller::ReconcileAll(bool record_drift) {
+Status Controller::ReconcileAll(bool record_drift, std::set<std::string>* failed) {
   Time now = clock_.Now();
   Status result;
   for (auto& [backend, enforcer] : enforcers_) {
@@ -336,6 +390,7 @@ Status Controller::ReconcileAll(bool record_drift) {
     if (!actual.ok()) {
       spdlog::warn("controller: reading {} failed: {}", backend, actual.status().ToString());
       if (result.ok()) result = actual.status();
+      if (failed) failed->insert(backend);
       continue;
     }
     // Holes near their end are neither missing nor extra.
@@ -347,6 +402,9 @@ Status Controller::ReconcileAll(bool record_drift) {
     }
     HoleDiff diff = Diff(desired, present, kExpiryTolerance);
     if (diff.empty()) continue;
+    for (auto& h : diff.upsert) {
+      if (auto it = holes_.find(h.key); it != holes_.end()) h.lease = it->second.LatestLease();
+    }
     ChangeSet cs{diff.upsert, diff.remove};
     Status st = enforcer->Apply(cs);
     std::vector<HoleKey> restored;
@@ -355,6 +413,7 @@ Status Controller::ReconcileAll(bool record_drift) {
     if (!st.ok()) {
       spdlog::warn("controller: repairing {} failed: {}", backend, st.ToString());
       if (result.ok()) result = st;
+      if (failed) failed->insert(backend);
       continue;
     }
     if (record_drift) {
@@ -390,7 +449,9 @@ std::vector<RuleStatus> Controller::RulesFor(const Lease& lease) const {
         r.status = "error";
         r.error = "service no longer exists";
       } else if (err != hole_errors_.end() && !err->second.empty()) {
-        r.status = "error";
+        // A transient failure (throttling, an outage) is retried: pending,
+        // with the error that holds it up.
+        r.status = pending_.count(key) && transient_errors_.count(key) ? "pending" : "error";
         r.error = err->second;
       } else if (pending_.count(key)) {
         r.status = "pending";
@@ -401,6 +462,26 @@ std::vector<RuleStatus> Controller::RulesFor(const Lease& lease) const {
     rules.push_back(std::move(r));
   }
   return rules;
+}
+
+Status Controller::CheckCapacity(const std::vector<Service>& services, const Cidr& source,
+                                 Time expires_at, Id lease) {
+  std::map<std::string, std::vector<Hole>> by_backend;
+  for (const auto& s : services) {
+    by_backend[s.backend].push_back(Hole{HoleKey{s.name, source}, expires_at, lease});
+  }
+  for (const auto& [backend, holes] : by_backend) {
+    auto it = enforcers_.find(backend);
+    if (it == enforcers_.end()) continue;
+    RETURN_IF_ERROR(it->second->CheckCapacity(holes));
+  }
+  return Status::Ok();
+}
+
+std::vector<std::pair<std::string, EnforcerHealth>> Controller::Health() const {
+  std::vector<std::pair<std::string, EnforcerHealth>> out;
+  for (const auto& [name, e] : enforcers_) out.emplace_back(name, e->Health());
+  return out;
 }
 
 ControllerStats Controller::Stats() const {

@@ -86,6 +86,14 @@ class Controller {
   // Runs a drift check now (as the periodic resync does) and waits for it.
   Status Resync();
 
+  // Before a lease is committed: asks each backend whether the holes of
+  // `services` for `source` fit (quotas). Conflict "capacity_exhausted" when
+  // not; nothing is applied either way. Does not wait for the worker.
+  Status CheckCapacity(const std::vector<Service>& services, const Cidr& source, Time expires_at,
+                       Id lease = 0);
+  // Health of every backend, by name; does not wait for the worker.
+  std::vector<std::pair<std::string, EnforcerHealth>> Health() const;
+
   std::vector<RuleStatus> RulesFor(const Lease& lease) const;
   ControllerStats Stats() const;
   // Which backend a service uses (after the last sync), or "".
@@ -104,6 +112,7 @@ class Controller {
   struct HoleState {
     std::map<Id, Time> leases;  // lease id -> expiry; the hole lives until the last
     Time Expiry() const;
+    Id LatestLease() const;  // the lease with that expiry
   };
 
   Status Submit(WorkKind kind, const Lease& lease);
@@ -118,7 +127,8 @@ class Controller {
   // Counts an Apply and records its outcome for `keys`: applied, or pending
   // with the error until the retry.
   void RecordApply(const std::vector<HoleKey>& keys, const Status& st);
-  Status ReconcileAll(bool record_drift);
+  // `failed` (optional) collects the backends that could not be reconciled.
+  Status ReconcileAll(bool record_drift, std::set<std::string>* failed = nullptr);
   std::optional<Time> NextExpiry() const;
 
   Store& store_;
@@ -149,6 +159,7 @@ class Controller {
   std::multimap<Time, Id> expiry_queue_;        // expiry -> lease id
   std::map<HoleKey, HoleState> holes_;          // desired holes
   std::map<HoleKey, std::string> hole_errors_;  // last apply error, "" when applied
+  std::set<HoleKey> transient_errors_;          // errors that a retry may cure (shown as pending)
   std::set<HoleKey> pending_;                   // holes not yet in line with desired
   Time next_resync_{};
   std::optional<Time> retry_at_;

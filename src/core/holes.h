@@ -22,6 +22,10 @@ struct HoleKey {
 struct Hole {
   HoleKey key;
   Time expires_at{};
+  // The lease whose expiry this is (the latest of those sharing the hole), or
+  // 0 when unknown. Backends that label their rules (aws-sg) record it so an
+  // operator can tell which lease keeps a rule open.
+  Id lease = 0;
   bool operator==(const Hole&) const = default;
 };
 

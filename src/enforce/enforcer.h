@@ -18,6 +18,21 @@
 
 namespace pinhole {
 
+// How an enforcement point is doing, for /readyz and /metrics.
+struct EnforcerHealth {
+  // True when calls to the enforcement point have failed for longer than the
+  // backend tolerates; `reason` then says why (never a secret).
+  bool degraded = false;
+  std::string reason;
+  struct Counter {
+    std::string name;  // Prometheus metric name, e.g. "pinhole_aws_calls_total"
+    std::string type;  // "counter" | "gauge"
+    std::string help;
+    int64_t value = 0;
+  };
+  std::vector<Counter> counters;
+};
+
 struct ChangeSet {
   std::vector<Hole> upsert;     // add, or set the expiry of, these holes
   std::vector<HoleKey> remove;  // remove these holes
@@ -45,6 +60,27 @@ class Enforcer {
 
   // The holes that exist now, with the expiry the enforcement point holds.
   virtual Result<HoleMap> ListHoles() = 0;
+
+  // Called before a lease is committed, from any thread and concurrently with
+  // the calls above: can `holes` be added? Conflict "capacity_exhausted"
+  // (naming what is full) refuses the lease before anything is applied. A
+  // backend may reserve room for the holes it accepted. Default: always room.
+  virtual Status CheckCapacity(const std::vector<Hole>& holes) { return Status::Ok(); }
+
+  // Thread-safe snapshot of the backend's health. Default: healthy, no metrics.
+  virtual EnforcerHealth Health() const { return {}; }
+
+  // How long an Apply started now would wait before its first call (a rate
+  // limit). The controller gathers queued changes for that long first (up to
+  // a cap), so that they travel in the same call. Called from the
+  // controller's thread. Default: no wait.
+  virtual Millis ApplyDelay() { return Millis(0); }
+
+  // A remote enforcement point (a cloud API) may be unreachable for a while:
+  // the controller then starts without it, keeps retrying, and reports it
+  // through Health() instead of refusing to start. Local ones (nftables)
+  // failing at start-up stop pinholed.
+  virtual bool remote() const { return false; }
 };
 
 }  // namespace pinhole

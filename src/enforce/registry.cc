@@ -1,5 +1,6 @@
 #include "enforce/registry.h"
 
+#include "enforce/aws/aws_sg_enforcer.h"
 #include "enforce/nftables/nftables_enforcer.h"
 #include "enforce/tunnel/tunnel_enforcer.h"
 
@@ -41,6 +42,15 @@ EnforcerRegistry DefaultEnforcerRegistry() {
   st = registry.Register(std::string(kTunnelBackend),
                          [](const EnforcerOptions&) -> Result<std::unique_ptr<Enforcer>> {
                            return NewTunnelEnforcer();
+                         });
+  assert(st.ok());
+  // No AWS call happens here: credentials are resolved at the first call, so
+  // pinholed starts on hosts that never use this backend.
+  st = registry.Register(std::string(kAwsSgBackend),
+                         [](const EnforcerOptions& o) -> Result<std::unique_ptr<Enforcer>> {
+                           auto client = aws::NewEc2Client(o.aws_client);
+                           if (!client.ok()) return client.status();
+                           return aws::NewAwsSgEnforcer(o.aws, std::move(client).value());
                          });
   assert(st.ok());
   (void)st;

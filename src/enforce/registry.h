@@ -9,13 +9,17 @@
 #include <string>
 #include <vector>
 
+#include "enforce/aws/aws_sg_options.h"
+#include "enforce/aws/ec2_api.h"
 #include "enforce/enforcer.h"
 
 namespace pinhole {
 
-// Settings the backends read, from the [nftables] (and later [aws]) sections.
+// Settings the backends read, from the [nftables] and [aws] sections.
 struct EnforcerOptions {
   std::string nftables_table = "pinhole";
+  aws::ClientOptions aws_client;
+  aws::AwsSgOptions aws;
 };
 
 using EnforcerFactory = std::function<Result<std::unique_ptr<Enforcer>>(const EnforcerOptions&)>;
@@ -33,7 +37,7 @@ class EnforcerRegistry {
   std::map<std::string, EnforcerFactory, std::less<>> factories_;
 };
 
-// The registry with every built-in backend ("nftables", "tunnel").
+// The registry with every built-in backend ("nftables", "tunnel", "aws-sg").
 EnforcerRegistry DefaultEnforcerRegistry();
 
 }  // namespace pinhole

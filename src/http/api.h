@@ -146,6 +146,9 @@ class Api {
   // `audit`). Returns the link, for the reply and the invitee's email.
   Result<std::string> AttachInvitation(const Call& call, Lease& lease, AuditEntry& audit,
                                        std::optional<Seconds> expires_in);
+  // Whether the enforcement points have room for `lease`'s rules (409
+  // capacity_exhausted otherwise), asked before a lease is committed active.
+  Status CheckCapacity(const Lease& lease);
   // Leases approved to open at the owner's next sign-in (api_approvals.cc).
   void ActivateOnSignIn(Call& call);
   // Invitations (api_invitations.cc).

@@ -77,6 +77,7 @@ Result<Lease> Api::ActivateLease(Call& call, const Lease& lease, std::optional<C
   RETURN_IF_ERROR(Transition(active, LeaseState::kActive, call.now, call.actor()));
   if (source) active.source = *source;
   active.expires_at = CapToWindow(*policy, call.now, call.now + active.duration);
+  RETURN_IF_ERROR(CheckCapacity(active));
   auto details = json::parse(audit.details_json, nullptr, false);
   if (details.is_object()) {
     details["source"] = active.source.ToString();

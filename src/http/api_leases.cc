@@ -185,6 +185,12 @@ HttpResponse Api::CreateLease(Call& call) {
     if (lease.recipient == RecipientKind::kInvite) details["email"] = lease.invite_email;
     audit.details_json = details.dump();
   }
+  // Quotas (a Security Group's rule limit) are checked before the commit, so
+  // that a lease is refused whole rather than half applied.
+  if (lease.state == LeaseState::kActive) {
+    st = CheckCapacity(lease);
+    if (!st.ok()) return ErrorResponse(st);
+  }
   Store::LeaseEffects effects;
   if (notices && ctx_.notifier) {
     effects = [&notices](const Lease& created, AuditEntry& a) { a.outbox = notices(created); };
@@ -240,6 +246,15 @@ Result<std::string> Api::AttachInvitation(const Call& call, Lease& lease, AuditE
   auto token = IssueLinkToken(link_key_, "invite", lease.id, 0, call.now, lease.expires_at);
   audit.tokens.push_back(std::move(token.record));
   return ctx_.config.public_url + "/invite/" + token.token;
+}
+
+Status Api::CheckCapacity(const Lease& lease) {
+  std::vector<Service> services;
+  Catalog catalog = LoadCatalog();
+  for (const auto& name : lease.services) {
+    if (const Service* s = catalog.FindService(name)) services.push_back(*s);
+  }
+  return ctx_.controller.CheckCapacity(services, lease.source, lease.expires_at);
 }
 
 HttpResponse Api::ListLeases(Call& call) {

@@ -29,6 +29,20 @@ HttpResponse Api::Readyz(Call& call) {
   if (!ctx_.controller.ready()) {
     return JsonError(503, "not_ready", "enforcement points have not been reconciled yet");
   }
+  // A backend whose calls have failed for too long makes this replica not
+  // ready: leases on it cannot be opened or closed now.
+  nlohmann::json degraded = nlohmann::json::object();
+  std::string why;
+  for (const auto& [backend, health] : ctx_.controller.Health()) {
+    if (!health.degraded) continue;
+    degraded[backend] = health.reason;
+    why += (why.empty() ? "" : "; ") + backend + ": " + health.reason;
+  }
+  if (!degraded.empty()) {
+    return JsonResponse(503, {{"status", "degraded"},
+                              {"degraded", degraded},
+                              {"error", {{"code", "degraded"}, {"message", why}}}});
+  }
   return JsonResponse(200, {{"status", "ready"}});
 }
 
@@ -52,6 +66,19 @@ HttpResponse Api::Metrics(Call& call) {
          s.apply_errors);
   metric("pinhole_drift_repairs_total", "counter",
          "Times an enforcement point differed from the store and was repaired", s.drift_repairs);
+  {
+    auto health = ctx_.controller.Health();
+    out +=
+        "# HELP pinhole_enforcer_degraded 1 when a backend's calls have failed for too long\n"
+        "# TYPE pinhole_enforcer_degraded gauge\n";
+    for (const auto& [backend, h] : health) {
+      out += fmt::format("pinhole_enforcer_degraded{{backend=\"{}\"}} {}\n", backend,
+                         h.degraded ? 1 : 0);
+    }
+    for (const auto& [backend, h] : health) {
+      for (const auto& c : h.counters) metric(c.name, c.type, c.help, c.value);
+    }
+  }
   metric("pinhole_login_failures_total", "counter", "Failed sign-ins", logins_failed_.load());
   if (ctx_.tunnels != nullptr) {
     TunnelStats t = ctx_.tunnels->Stats();

@@ -82,6 +82,18 @@ int Serve(const Config& config, const std::string& web_root) {
   }
 
   EnforcerOptions enforcer_options{.nftables_table = config.nftables_table};
+  enforcer_options.aws_client.endpoint_template = config.aws_endpoint;
+  enforcer_options.aws_client.sts_endpoint = config.aws_sts_endpoint;
+  enforcer_options.aws_client.imds_endpoint = config.aws_imds_endpoint;
+  enforcer_options.aws_client.profile = config.aws_profile;
+  enforcer_options.aws_client.timeout = config.aws_call_timeout;
+  enforcer_options.aws.owner = config.aws_owner;
+  enforcer_options.aws.rule_quota = config.aws_rule_quota;
+  enforcer_options.aws.bucket_size = config.aws_bucket_size;
+  enforcer_options.aws.bucket_refill_per_second = config.aws_bucket_refill;
+  enforcer_options.aws.max_rules_per_call = config.aws_max_rules_per_call;
+  enforcer_options.aws.degraded_after = config.aws_degraded_after;
+  enforcer_options.aws.apply_budget = config.aws_apply_budget;
   std::map<std::string, std::unique_ptr<Enforcer>> enforcers;
   EnforcerRegistry registry = DefaultEnforcerRegistry();
   for (const auto& name : registry.Names()) {
@@ -109,6 +121,10 @@ int Serve(const Config& config, const std::string& web_root) {
   controller_options.resync_interval = config.resync_interval;
   controller_options.expiry_notice = lease_ended;
   controller_options.after_notice = kick;
+  if (config.aws_reconcile_interval) {
+    controller_options.resync_interval =
+        std::min<Millis>(controller_options.resync_interval, *config.aws_reconcile_interval);
+  }
   Controller controller(**store, clock, std::move(enforcers), controller_options);
   Housekeeper housekeeper(
       **store, clock,
@@ -136,6 +152,7 @@ int Serve(const Config& config, const std::string& web_root) {
   api = std::make_unique<Api>(ApiContext{**store, controller, clock, config, &tunnels, &notifier, &outbox});
   HttpServerOptions server_options;
   server_options.listen = config.listen;
+  server_options.threads = config.server_threads;
   server_options.tls_cert = config.tls_cert;
   server_options.tls_key = config.tls_key;
   server_options.upgrade = tunnels.Hook();

@@ -39,6 +39,32 @@ Status FakeEnforcer::SyncServices(const std::vector<Service>& services) {
   return Status::Ok();
 }
 
+Status FakeEnforcer::CheckCapacity(const std::vector<Hole>& holes) {
+  std::lock_guard lock(mu_);
+  capacity_checks_.push_back(holes);
+  return capacity_status_;
+}
+
+EnforcerHealth FakeEnforcer::Health() const {
+  std::lock_guard lock(mu_);
+  return health_;
+}
+
+void FakeEnforcer::RefuseCapacity(Status status) {
+  std::lock_guard lock(mu_);
+  capacity_status_ = std::move(status);
+}
+
+void FakeEnforcer::SetHealth(EnforcerHealth health) {
+  std::lock_guard lock(mu_);
+  health_ = std::move(health);
+}
+
+std::vector<std::vector<Hole>> FakeEnforcer::capacity_checks() const {
+  std::lock_guard lock(mu_);
+  return capacity_checks_;
+}
+
 Status FakeEnforcer::Apply(const ChangeSet& changes) {
   std::lock_guard lock(mu_);
   applies_.push_back(changes);

@@ -33,6 +33,9 @@ class FakeEnforcer final : public Enforcer {
   Status SyncServices(const std::vector<Service>& services) override;
   Status Apply(const ChangeSet& changes) override;
   Result<HoleMap> ListHoles() override;
+  // Refuses with the status set by RefuseCapacity (OK by default); records the holes asked about.
+  Status CheckCapacity(const std::vector<Hole>& holes) override;
+  EnforcerHealth Health() const override;
 
   // --- Test controls ---
   // The nth Apply from now (1 = the next one) fails with `status` and changes
@@ -46,6 +49,11 @@ class FakeEnforcer final : public Enforcer {
   void DriftAll();
   // Adds a hole nobody asked for (an admin's hand-made rule).
   void Inject(const Hole& hole);
+  // CheckCapacity answers `status` from now on (OK to accept again).
+  void RefuseCapacity(Status status);
+  // Health() reports this from now on.
+  void SetHealth(EnforcerHealth health);
+  std::vector<std::vector<Hole>> capacity_checks() const;
 
   // --- Observations ---
   HoleMap holes() const;
@@ -70,6 +78,9 @@ class FakeEnforcer final : public Enforcer {
   bool failing_ = false;
   Status fail_status_;
   std::optional<Status> list_failure_;
+  Status capacity_status_;
+  std::vector<std::vector<Hole>> capacity_checks_;
+  EnforcerHealth health_;
 };
 
 }  // namespace pinhole

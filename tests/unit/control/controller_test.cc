@@ -174,7 +174,8 @@ TEST_F(ControllerTest, FailedApplyIsReportedAndRetried) {
   Status st = controller_->LeaseActivated(lease);
   EXPECT_FALSE(st.ok());
   auto rules = controller_->RulesFor(lease);
-  EXPECT_EQ(rules[0].status, "error");
+  // Unavailable is transient: pending, with the error that holds it up.
+  EXPECT_EQ(rules[0].status, "pending");
   EXPECT_NE(rules[0].error.find("injected"), std::string::npos);
   EXPECT_TRUE(fake_->holes().empty());
   EXPECT_EQ(controller_->Stats().apply_errors, 1);
@@ -183,6 +184,91 @@ TEST_F(ControllerTest, FailedApplyIsReportedAndRetried) {
   ASSERT_TRUE(controller_->Resync().ok());
   EXPECT_EQ(fake_->holes().size(), 1u);
   EXPECT_EQ(controller_->RulesFor(lease)[0].status, "applied");
+}
+
+TEST_F(ControllerTest, PermanentApplyErrorIsShownAsError) {
+  MakeController();
+  ASSERT_TRUE(controller_->Start().ok());
+  fake_->FailApply(1, Status::Denied("AuthFailure", "credentials not accepted"));
+  Lease lease = CommitLease("198.51.100.7", hours(1));
+  EXPECT_FALSE(controller_->LeaseActivated(lease).ok());
+  auto rules = controller_->RulesFor(lease);
+  EXPECT_EQ(rules[0].status, "error");
+  EXPECT_EQ(rules[0].error, "credentials not accepted");
+}
+
+TEST_F(ControllerTest, HolesCarryTheLeaseWithTheLatestExpiry) {
+  MakeController();
+  ASSERT_TRUE(controller_->Start().ok());
+  Lease a = CommitLease("198.51.100.7", hours(1));
+  Lease b = CommitLease("198.51.100.7", hours(2));
+  ASSERT_TRUE(controller_->LeaseActivated(a).ok());
+  ASSERT_TRUE(controller_->LeaseActivated(b).ok());
+  auto applies = fake_->applies();
+  ASSERT_FALSE(applies.empty());
+  ASSERT_EQ(applies.back().upsert.size(), 1u);
+  EXPECT_EQ(applies.back().upsert[0].lease, b.id);
+  EXPECT_EQ(applies.back().upsert[0].expires_at, b.expires_at);
+}
+
+TEST_F(ControllerTest, CapacityIsAskedOfTheServicesBackend) {
+  MakeController();
+  ASSERT_TRUE(controller_->Start().ok());
+  Service ssh = *store_->FindService("ssh");
+  Time until = clock_.Now() + hours(1);
+  EXPECT_TRUE(controller_->CheckCapacity({ssh}, *Cidr::Parse("198.51.100.7"), until).ok());
+  fake_->RefuseCapacity(Status::Conflict("capacity_exhausted", "full"));
+  EXPECT_EQ(controller_->CheckCapacity({ssh}, *Cidr::Parse("198.51.100.7"), until).reason(),
+            "capacity_exhausted");
+  // A service of a backend this controller does not have is not its concern.
+  Service other = ssh;
+  other.backend = "elsewhere";
+  EXPECT_TRUE(controller_->CheckCapacity({other}, *Cidr::Parse("198.51.100.7"), until).ok());
+}
+
+// A remote backend that cannot be reached at start-up does not stop the
+// controller: its holes are pending and applied once it answers.
+class RemoteFake final : public Enforcer {
+ public:
+  explicit RemoteFake(FakeEnforcer* inner) : inner_(inner) {}
+  std::string_view backend() const override { return inner_->backend(); }
+  Status ValidateService(const Service& s) const override { return inner_->ValidateService(s); }
+  Status SyncServices(const std::vector<Service>& s) override { return inner_->SyncServices(s); }
+  Status Apply(const ChangeSet& c) override { return inner_->Apply(c); }
+  Result<HoleMap> ListHoles() override { return inner_->ListHoles(); }
+  bool remote() const override { return true; }
+
+ private:
+  FakeEnforcer* inner_;
+};
+
+TEST_F(ControllerTest, UnreachableRemoteBackendDoesNotStopStart) {
+  Lease lease = CommitLease("198.51.100.7", hours(1));
+  FakeEnforcer inner("fake", &clock_);
+  std::map<std::string, std::unique_ptr<Enforcer>> enforcers;
+  enforcers["fake"] = std::make_unique<RemoteFake>(&inner);
+  ControllerOptions options;
+  options.resync_interval = hours(1);
+  options.retry_interval = seconds(2);
+  controller_ = std::make_unique<Controller>(*store_, clock_, std::move(enforcers), options);
+  inner.FailListHoles(Status::Unavailable("EC2 unreachable"));
+  ASSERT_TRUE(controller_->Start().ok());
+  auto rules = controller_->RulesFor(lease);
+  EXPECT_EQ(rules[0].status, "pending");
+  EXPECT_NE(rules[0].error.find("EC2 unreachable"), std::string::npos);
+  clock_.Advance(seconds(3));
+  inner.ClearFailures();
+  ASSERT_TRUE(controller_->Resync().ok());
+  EXPECT_EQ(inner.holes().size(), 1u);
+  EXPECT_EQ(controller_->RulesFor(lease)[0].status, "applied");
+  controller_->Stop();
+  controller_.reset();
+}
+
+TEST_F(ControllerTest, UnreachableLocalBackendStopsStart) {
+  MakeController();
+  fake_->FailListHoles(Status::Unavailable("nft broken"));
+  EXPECT_FALSE(controller_->Start().ok());
 }
 
 TEST_F(ControllerTest, DriftIsRepairedAndAudited) {

@@ -7,9 +7,17 @@
 namespace pinhole {
 namespace {
 
-TEST(EnforcerRegistryTest, DefaultHasNftablesAndTunnel) {
+TEST(EnforcerRegistryTest, DefaultHasNftablesTunnelAndAwsSg) {
   EnforcerRegistry r = DefaultEnforcerRegistry();
-  EXPECT_EQ(r.Names(), (std::vector<std::string>{"nftables", "tunnel"}));
+  EXPECT_EQ(r.Names(), (std::vector<std::string>{"aws-sg", "nftables", "tunnel"}));
+  // Created without credentials or network: those are needed at the first call only.
+  auto a = r.Create("aws-sg", EnforcerOptions{});
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ((*a)->backend(), "aws-sg");
+  EXPECT_TRUE((*a)->remote());
+  EnforcerOptions bad;
+  bad.aws.rule_quota = 0;
+  EXPECT_EQ(r.Create("aws-sg", bad).status().reason(), "invalid_config");
   auto t = r.Create("tunnel", EnforcerOptions{});
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   EXPECT_EQ((*t)->backend(), "tunnel");

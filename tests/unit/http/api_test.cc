@@ -303,6 +303,47 @@ TEST_F(ApiTest, AdminCrudByIdOrName) {
       "unknown_backend");
 }
 
+TEST_F(ApiTest, LeaseRefusedWholeWhenABackendHasNoCapacity) {
+  std::string admin = Login("admin@example.com", kAdminPassword)["token"];
+  SeedServiceAndPolicy(admin);
+  std::string bob = Login("bob@example.com", kUserPassword)["token"];
+  fake_->RefuseCapacity(Status::Conflict(
+      "capacity_exhausted", "no room for another IPv4 rule in security groups sg-1, sg-2"));
+  auto refused = Call("POST", "/api/v1/leases", {{"services", {"ssh"}}}, bob);
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_EQ(Body(refused)["error"]["code"], "capacity_exhausted");
+  EXPECT_NE(Body(refused)["error"]["message"].get<std::string>().find("sg-2"), std::string::npos);
+  // Nothing committed, nothing applied.
+  EXPECT_EQ(Body(Call("GET", "/api/v1/leases", nullptr, bob))["items"].size(), 0u);
+  EXPECT_TRUE(fake_->holes().empty());
+  auto checks = fake_->capacity_checks();
+  ASSERT_EQ(checks.size(), 1u);
+  EXPECT_EQ(checks[0][0].key.service, "ssh");
+  EXPECT_EQ(checks[0][0].key.source.ToString(), "198.51.100.7/32");
+  fake_->RefuseCapacity(Status::Ok());
+  EXPECT_EQ(Call("POST", "/api/v1/leases", {{"services", {"ssh"}}}, bob).status, 201);
+}
+
+TEST_F(ApiTest, DegradedBackendMakesReadyzFailWithTheReason) {
+  EnforcerHealth h;
+  h.degraded = true;
+  h.reason = "AWS calls failing since 2026-11-21T10:00:00Z: AuthFailure: bad key";
+  h.counters.push_back({"pinhole_aws_calls_total", "counter", "EC2 calls", 7});
+  fake_->SetHealth(h);
+  auto r = Call("GET", "/readyz");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(Body(r)["status"], "degraded");
+  EXPECT_EQ(Body(r)["error"]["code"], "degraded");
+  EXPECT_NE(Body(r)["degraded"]["nftables"].get<std::string>().find("AuthFailure"),
+            std::string::npos);
+  auto m = Call("GET", "/metrics");
+  EXPECT_NE(m.body.find("pinhole_enforcer_degraded{backend=\"nftables\"} 1"), std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("pinhole_aws_calls_total 7"), std::string::npos);
+  fake_->SetHealth({});
+  EXPECT_EQ(Call("GET", "/readyz").status, 200);
+}
+
 TEST_F(ApiTest, HealthReadyMetrics) {
   EXPECT_EQ(Call("GET", "/healthz").status, 200);
   EXPECT_EQ(Call("GET", "/readyz").status, 200);
