@@ -547,7 +547,10 @@ Status AwsSgEnforcer::CheckGroupsOnce(Time deadline) {
       }
     }
   }
-  for (auto& [region, ids] : unchecked) {
+  for (auto& entry : unchecked) {
+    // Named references: lambdas cannot capture structured bindings in C++20.
+    const std::string& region = entry.first;
+    std::vector<std::string>& ids = entry.second;
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     GroupRef where{region, ids.size() == 1 ? ids[0] : std::to_string(ids.size()) + " groups"};
