@@ -27,6 +27,51 @@ struct User {
   bool disabled = false;
   std::vector<std::string> groups;  // group names; derived from group membership
   Time created_at{};
+  // Where the user signs in: "local" (password_hash above), "htpasswd" (the
+  // [auth.htpasswd] file; the store keeps no password) or "oidc" (single
+  // sign-on; the store keeps no password).
+  std::string source = "local";
+  // The identity provider's name for the user: "<issuer> <sub>" for oidc
+  // once linked, the file's user name for htpasswd; "" for local users.
+  std::string subject;
+  // Groups asserted by the identity provider at the last sign-in (the
+  // configured OIDC claim). Matched by policies like `groups`.
+  std::vector<std::string> external_groups;
+  // Account safety. Written only by RecordLoginFailure/ResetLoginFailures,
+  // never by UpdateUser, so a stale copy cannot unlock an account.
+  int failed_logins = 0;             // consecutive, since the last success or unlock
+  std::optional<Time> locked_until;  // refused sign-ins until then
+  // Filled on read from the user's MFA record: a confirmed TOTP exists.
+  bool mfa_enabled = false;
+};
+
+// A user's TOTP second factor (RFC 6238) and recovery codes.
+struct MfaRecord {
+  Id user_id = 0;
+  std::string secret;        // base32 TOTP secret; the server needs it to verify
+  bool confirmed = false;    // enrolment finished with a first valid code
+  int64_t last_step = -1;    // newest accepted time step; older or equal ones are reuse
+  std::vector<std::string> recovery_hashes;  // hex SHA-256 of each unused recovery code
+  Time created_at{};
+};
+
+// A long-lived credential for scripts: an API token (bearer) or an access
+// key (SigV4). Revoking deletes it.
+struct Credential {
+  Id id = 0;
+  Id user_id = 0;
+  std::string kind;    // "api_token" | "access_key"
+  std::string name;    // the owner's label, unique per user and kind
+  // How a request finds it: api_token -> hex SHA-256 of the token;
+  // access_key -> the access key id (public, "PHK...").
+  std::string lookup;
+  // access_key only: the secret access key. SigV4 verification recomputes
+  // the HMAC, so the server must hold it (unlike a token, it cannot be a hash).
+  std::string secret;
+  Time created_at{};
+  std::optional<Time> expires_at;  // absent: never
+  std::optional<Time> last_used_at;
+  std::string last_used_ip;
 };
 
 struct Group {
@@ -203,6 +248,12 @@ struct Session {
   Id user_id = 0;
   Time created_at{};
   Time expires_at{};
+  // How the user proved who they are: "password", "password+totp",
+  // "password+recovery", "oidc", ...
+  std::string method = "password";
+  // A session whose only use is enrolling the second factor that an MFA
+  // requirement asks for (granted after the password, before a TOTP exists).
+  bool mfa_enrolment_only = false;
 };
 
 std::string_view ToString(Role r);

@@ -43,16 +43,22 @@ struct AuditQuery {
 
 class Store {
  public:
+  // TEMPORARY until the stores implement the identity methods.
+  static Status NotYet() { return Status(Code::kUnavailable, "not_implemented", "store: not implemented yet"); }
   virtual ~Store() = default;
 
   // Users. CreateUser assigns id and created_at is taken as given. Group
-  // membership is written through the groups; User::groups is filled on read.
+  // membership is written through the groups; User::groups and
+  // User::mfa_enabled are filled on read; failed_logins and locked_until are
+  // written only by the lockout methods below. FindUserBySubject finds an
+  // htpasswd or OIDC user by (source, subject).
   virtual Result<User> CreateUser(const User& user, const AuditEntry& audit) = 0;
   virtual Result<User> UpdateUser(const User& user, const AuditEntry& audit) = 0;
   // Also removes the user from every group and deletes their sessions.
   virtual Status DeleteUser(Id id, const AuditEntry& audit) = 0;
   virtual Result<User> GetUser(Id id) = 0;
   virtual Result<User> FindUser(std::string_view email) = 0;
+  virtual Result<User> FindUserBySubject(std::string_view source, std::string_view subject) { return Status(Code::kUnavailable, "not_implemented", "store: not implemented yet"); }
   virtual std::vector<User> ListUsers() = 0;
   virtual int64_t CountUsers() = 0;
 
@@ -114,6 +120,45 @@ class Store {
   virtual Result<Session> FindSession(std::string_view token_hash) = 0;
   virtual Status DeleteSession(std::string_view token_hash) = 0;
   virtual Status DeleteUserSessions(Id user_id) = 0;
+
+  // Account lockout. RecordLoginFailure counts a failed sign-in of user `id`
+  // and, on reaching `max_failures` consecutive failures, locks the account
+  // until now + `lock_for` (atomic: concurrent failures all count). Returns
+  // the user after the change. ResetLoginFailures clears the count and any
+  // lock (a successful sign-in, or an admin's unlock with its audit event;
+  // `audit` may be null for the former).
+  virtual Result<User> RecordLoginFailure(Id id, Time now, int max_failures,
+                                          Seconds lock_for) { return NotYet(); }
+  virtual Status ResetLoginFailures(Id id, const AuditEntry* audit) { return NotYet(); }
+
+  // TOTP second factors, one per user. PutMfa creates or replaces; GetMfa is
+  // NotFound when the user has none. UseTotpStep records `step` as used if it
+  // is newer than last_step (compare-and-set), else Conflict "code_used".
+  // UseRecoveryCode removes one code by its hash, NotFound if it is not
+  // there (each code works once).
+  virtual Result<MfaRecord> GetMfa(Id user_id) { return NotYet(); }
+  virtual Status PutMfa(const MfaRecord& mfa, const AuditEntry& audit) { return NotYet(); }
+  virtual Status DeleteMfa(Id user_id, const AuditEntry& audit) { return NotYet(); }
+  virtual Status UseTotpStep(Id user_id, int64_t step) { return NotYet(); }
+  virtual Status UseRecoveryCode(Id user_id, std::string_view code_hash,
+                                 const AuditEntry& audit) { return NotYet(); }
+
+  // API tokens and access keys. CreateCredential assigns the id; Conflict
+  // "name_taken" for a duplicate (user, kind, name) or lookup.
+  // FindCredential looks up by kind and lookup value. ListCredentials: all
+  // users' when user_id is absent. TouchCredential records a use (not audited).
+  virtual Result<Credential> CreateCredential(const Credential& c, const AuditEntry& audit) { return NotYet(); }
+  virtual Result<Credential> GetCredential(Id id) { return NotYet(); }
+  virtual Result<Credential> FindCredential(std::string_view kind, std::string_view lookup) { return NotYet(); }
+  virtual std::vector<Credential> ListCredentials(std::optional<Id> user_id) { return {}; }
+  virtual Status DeleteCredential(Id id, const AuditEntry& audit) { return NotYet(); }
+  virtual Status TouchCredential(Id id, Time when, std::string_view client_ip) { return NotYet(); }
+
+  // Settings an admin changes at run time (e.g. "mfa_policy"), as JSON text.
+  // GetSetting is NotFound for a setting never written.
+  virtual Result<std::string> GetSetting(std::string_view name) { return NotYet(); }
+  virtual Status PutSetting(std::string_view name, std::string_view value,
+                            const AuditEntry& audit) { return NotYet(); }
 
   // Action tokens (created and consumed through AuditEntry::tokens and
   // ::consume_tokens, with the change they belong to).

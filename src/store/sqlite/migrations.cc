@@ -132,6 +132,46 @@ CREATE TABLE secrets (
   value TEXT NOT NULL
 );
 )sql"},
+    // Identity: where a user signs in (local, htpasswd, oidc) and the
+    // provider's name for them; lockout counters; TOTP second factors;
+    // API tokens and access keys; how a session was established; settings
+    // that admins change at run time.
+    {4, R"sql(
+ALTER TABLE users ADD COLUMN source TEXT NOT NULL DEFAULT 'local';
+ALTER TABLE users ADD COLUMN subject TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN external_groups TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE users ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN locked_until INTEGER;
+CREATE INDEX users_subject ON users(source, subject) WHERE subject != '';
+ALTER TABLE sessions ADD COLUMN method TEXT NOT NULL DEFAULT 'password';
+ALTER TABLE sessions ADD COLUMN mfa_enrolment_only INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE mfa (
+  user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+  secret TEXT NOT NULL,
+  confirmed INTEGER NOT NULL,
+  last_step INTEGER NOT NULL,
+  recovery_hashes TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE credentials (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  lookup TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  last_used_at INTEGER,
+  last_used_ip TEXT NOT NULL,
+  UNIQUE (kind, lookup),
+  UNIQUE (user_id, kind, name)
+);
+CREATE TABLE settings (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+)sql"},
 };
 
 }  // namespace
