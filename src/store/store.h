@@ -43,8 +43,6 @@ struct AuditQuery {
 
 class Store {
  public:
-  // TEMPORARY until the stores implement the identity methods.
-  static Status NotYet() { return Status(Code::kUnavailable, "not_implemented", "store: not implemented yet"); }
   virtual ~Store() = default;
 
   // Users. CreateUser assigns id and created_at is taken as given. Group
@@ -58,7 +56,7 @@ class Store {
   virtual Status DeleteUser(Id id, const AuditEntry& audit) = 0;
   virtual Result<User> GetUser(Id id) = 0;
   virtual Result<User> FindUser(std::string_view email) = 0;
-  virtual Result<User> FindUserBySubject(std::string_view source, std::string_view subject) { return Status(Code::kUnavailable, "not_implemented", "store: not implemented yet"); }
+  virtual Result<User> FindUserBySubject(std::string_view source, std::string_view subject) = 0;
   virtual std::vector<User> ListUsers() = 0;
   virtual int64_t CountUsers() = 0;
 
@@ -128,37 +126,37 @@ class Store {
   // lock (a successful sign-in, or an admin's unlock with its audit event;
   // `audit` may be null for the former).
   virtual Result<User> RecordLoginFailure(Id id, Time now, int max_failures,
-                                          Seconds lock_for) { return NotYet(); }
-  virtual Status ResetLoginFailures(Id id, const AuditEntry* audit) { return NotYet(); }
+                                          Seconds lock_for) = 0;
+  virtual Status ResetLoginFailures(Id id, const AuditEntry* audit) = 0;
 
   // TOTP second factors, one per user. PutMfa creates or replaces; GetMfa is
   // NotFound when the user has none. UseTotpStep records `step` as used if it
   // is newer than last_step (compare-and-set), else Conflict "code_used".
   // UseRecoveryCode removes one code by its hash, NotFound if it is not
   // there (each code works once).
-  virtual Result<MfaRecord> GetMfa(Id user_id) { return NotYet(); }
-  virtual Status PutMfa(const MfaRecord& mfa, const AuditEntry& audit) { return NotYet(); }
-  virtual Status DeleteMfa(Id user_id, const AuditEntry& audit) { return NotYet(); }
-  virtual Status UseTotpStep(Id user_id, int64_t step) { return NotYet(); }
+  virtual Result<MfaRecord> GetMfa(Id user_id) = 0;
+  virtual Status PutMfa(const MfaRecord& mfa, const AuditEntry& audit) = 0;
+  virtual Status DeleteMfa(Id user_id, const AuditEntry& audit) = 0;
+  virtual Status UseTotpStep(Id user_id, int64_t step) = 0;
   virtual Status UseRecoveryCode(Id user_id, std::string_view code_hash,
-                                 const AuditEntry& audit) { return NotYet(); }
+                                 const AuditEntry& audit) = 0;
 
   // API tokens and access keys. CreateCredential assigns the id; Conflict
   // "name_taken" for a duplicate (user, kind, name) or lookup.
   // FindCredential looks up by kind and lookup value. ListCredentials: all
   // users' when user_id is absent. TouchCredential records a use (not audited).
-  virtual Result<Credential> CreateCredential(const Credential& c, const AuditEntry& audit) { return NotYet(); }
-  virtual Result<Credential> GetCredential(Id id) { return NotYet(); }
-  virtual Result<Credential> FindCredential(std::string_view kind, std::string_view lookup) { return NotYet(); }
-  virtual std::vector<Credential> ListCredentials(std::optional<Id> user_id) { return {}; }
-  virtual Status DeleteCredential(Id id, const AuditEntry& audit) { return NotYet(); }
-  virtual Status TouchCredential(Id id, Time when, std::string_view client_ip) { return NotYet(); }
+  virtual Result<Credential> CreateCredential(const Credential& c, const AuditEntry& audit) = 0;
+  virtual Result<Credential> GetCredential(Id id) = 0;
+  virtual Result<Credential> FindCredential(std::string_view kind, std::string_view lookup) = 0;
+  virtual std::vector<Credential> ListCredentials(std::optional<Id> user_id) = 0;
+  virtual Status DeleteCredential(Id id, const AuditEntry& audit) = 0;
+  virtual Status TouchCredential(Id id, Time when, std::string_view client_ip) = 0;
 
   // Settings an admin changes at run time (e.g. "mfa_policy"), as JSON text.
   // GetSetting is NotFound for a setting never written.
-  virtual Result<std::string> GetSetting(std::string_view name) { return NotYet(); }
+  virtual Result<std::string> GetSetting(std::string_view name) = 0;
   virtual Status PutSetting(std::string_view name, std::string_view value,
-                            const AuditEntry& audit) { return NotYet(); }
+                            const AuditEntry& audit) = 0;
 
   // Action tokens (created and consumed through AuditEntry::tokens and
   // ::consume_tokens, with the change they belong to).

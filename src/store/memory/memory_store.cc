@@ -37,6 +37,8 @@ class MemoryStore final : public Store {
     User u = user;
     u.id = users_.next_id++;
     u.groups.clear();
+    u.failed_logins = 0;
+    u.locked_until.reset();
     users_.rows[u.id] = u;
     AppendLocked(audit, 0, u.id);
     return ReadUserLocked(users_.rows.at(u.id));
@@ -53,6 +55,9 @@ class MemoryStore final : public Store {
     User u = user;
     u.created_at = it->second.created_at;
     u.groups.clear();
+    // Only the lockout methods write these; a stale copy must not unlock.
+    u.failed_logins = it->second.failed_logins;
+    u.locked_until = it->second.locked_until;
     it->second = u;
     AppendLocked(audit);
     return ReadUserLocked(it->second);
@@ -63,6 +68,151 @@ class MemoryStore final : public Store {
     if (users_.rows.erase(id) == 0) return UserNotFound(id);
     for (auto& [gid, g] : groups_.rows) g.members.erase(id);
     std::erase_if(sessions_, [id](const auto& kv) { return kv.second.user_id == id; });
+    mfa_.erase(id);
+    std::erase_if(credentials_.rows, [id](const auto& kv) { return kv.second.user_id == id; });
+    AppendLocked(audit);
+    return Status::Ok();
+  }
+
+  Result<User> FindUserBySubject(std::string_view source, std::string_view subject) override {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, u] : users_.rows) {
+      if (!subject.empty() && u.source == source && u.subject == subject) return ReadUserLocked(u);
+    }
+    return Status::NotFound("no " + std::string(source) + " user '" + std::string(subject) + "'");
+  }
+
+  // ---- lockout ----
+  Result<User> RecordLoginFailure(Id id, Time now, int max_failures, Seconds lock_for) override {
+    std::lock_guard lock(mu_);
+    auto it = users_.rows.find(id);
+    if (it == users_.rows.end()) return UserNotFound(id);
+    User& u = it->second;
+    ++u.failed_logins;
+    if (max_failures > 0 && u.failed_logins >= max_failures) u.locked_until = now + lock_for;
+    return ReadUserLocked(u);
+  }
+
+  Status ResetLoginFailures(Id id, const AuditEntry* audit) override {
+    std::lock_guard lock(mu_);
+    auto it = users_.rows.find(id);
+    if (it == users_.rows.end()) return UserNotFound(id);
+    it->second.failed_logins = 0;
+    it->second.locked_until.reset();
+    if (audit != nullptr) AppendLocked(*audit);
+    return Status::Ok();
+  }
+
+  // ---- MFA ----
+  Result<MfaRecord> GetMfa(Id user_id) override {
+    std::lock_guard lock(mu_);
+    auto it = mfa_.find(user_id);
+    if (it == mfa_.end()) return NoMfa(user_id);
+    return it->second;
+  }
+
+  Status PutMfa(const MfaRecord& mfa, const AuditEntry& audit) override {
+    std::lock_guard lock(mu_);
+    if (!users_.rows.contains(mfa.user_id)) return UserNotFound(mfa.user_id);
+    RETURN_IF_ERROR(CheckEffectsLocked(audit));
+    mfa_[mfa.user_id] = mfa;
+    AppendLocked(audit);
+    return Status::Ok();
+  }
+
+  Status DeleteMfa(Id user_id, const AuditEntry& audit) override {
+    std::lock_guard lock(mu_);
+    if (mfa_.erase(user_id) == 0) return NoMfa(user_id);
+    AppendLocked(audit);
+    return Status::Ok();
+  }
+
+  Status UseTotpStep(Id user_id, int64_t step) override {
+    std::lock_guard lock(mu_);
+    auto it = mfa_.find(user_id);
+    if (it == mfa_.end()) return NoMfa(user_id);
+    if (step <= it->second.last_step) return CodeUsed();
+    it->second.last_step = step;
+    return Status::Ok();
+  }
+
+  Status UseRecoveryCode(Id user_id, std::string_view code_hash,
+                         const AuditEntry& audit) override {
+    std::lock_guard lock(mu_);
+    auto it = mfa_.find(user_id);
+    if (it == mfa_.end()) return NoMfa(user_id);
+    auto& hashes = it->second.recovery_hashes;
+    auto code = std::find(hashes.begin(), hashes.end(), code_hash);
+    if (code == hashes.end()) return Status::NotFound("no such recovery code");
+    hashes.erase(code);
+    AppendLocked(audit);
+    return Status::Ok();
+  }
+
+  // ---- credentials ----
+  Result<Credential> CreateCredential(const Credential& c, const AuditEntry& audit) override {
+    std::lock_guard lock(mu_);
+    if (!users_.rows.contains(c.user_id)) return UserNotFound(c.user_id);
+    for (const auto& [id, other] : credentials_.rows) {
+      if (other.kind == c.kind &&
+          (other.lookup == c.lookup || (other.user_id == c.user_id && other.name == c.name))) {
+        return NameTaken(c.kind, c.name);
+      }
+    }
+    Credential copy = c;
+    copy.id = credentials_.next_id++;
+    credentials_.rows[copy.id] = copy;
+    AppendLocked(audit);
+    return copy;
+  }
+
+  Result<Credential> GetCredential(Id id) override {
+    return GetNamed(credentials_, "credential", id);
+  }
+
+  Result<Credential> FindCredential(std::string_view kind, std::string_view lookup) override {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, c] : credentials_.rows) {
+      if (c.kind == kind && c.lookup == lookup) return c;
+    }
+    return Status::NotFound("no such " + std::string(kind));
+  }
+
+  std::vector<Credential> ListCredentials(std::optional<Id> user_id) override {
+    std::lock_guard lock(mu_);
+    std::vector<Credential> out;
+    for (const auto& [id, c] : credentials_.rows) {
+      if (!user_id || c.user_id == *user_id) out.push_back(c);
+    }
+    return out;
+  }
+
+  Status DeleteCredential(Id id, const AuditEntry& audit) override {
+    return DeleteNamed(credentials_, "credential", id, audit);
+  }
+
+  Status TouchCredential(Id id, Time when, std::string_view client_ip) override {
+    std::lock_guard lock(mu_);
+    auto it = credentials_.rows.find(id);
+    if (it == credentials_.rows.end()) return IdNotFound("credential", id);
+    it->second.last_used_at = when;
+    it->second.last_used_ip = std::string(client_ip);
+    return Status::Ok();
+  }
+
+  // ---- settings ----
+  Result<std::string> GetSetting(std::string_view name) override {
+    std::lock_guard lock(mu_);
+    auto it = settings_.find(name);
+    if (it == settings_.end()) return Status::NotFound("no setting '" + std::string(name) + "'");
+    return it->second;
+  }
+
+  Status PutSetting(std::string_view name, std::string_view value,
+                    const AuditEntry& audit) override {
+    std::lock_guard lock(mu_);
+    RETURN_IF_ERROR(CheckEffectsLocked(audit));
+    settings_[std::string(name)] = std::string(value);
     AppendLocked(audit);
     return Status::Ok();
   }
@@ -388,6 +538,12 @@ class MemoryStore final : public Store {
     return Status::NotFound("no " + std::string(kind) + " with id " + std::to_string(id));
   }
   static Status UserNotFound(Id id) { return IdNotFound("user", id); }
+  static Status NoMfa(Id user_id) {
+    return Status::NotFound("user " + std::to_string(user_id) + " has no second factor");
+  }
+  static Status CodeUsed() {
+    return Status::Conflict("code_used", "this one-time code was already used");
+  }
   static Status NameNotFound(std::string_view kind, std::string_view name) {
     return Status::NotFound("no " + std::string(kind) + " '" + std::string(name) + "'");
   }
@@ -457,6 +613,8 @@ class MemoryStore final : public Store {
       if (g.members.contains(u.id)) u.groups.push_back(g.name);
     }
     std::sort(u.groups.begin(), u.groups.end());
+    auto mfa = mfa_.find(u.id);
+    u.mfa_enabled = mfa != mfa_.end() && mfa->second.confirmed;
     return u;
   }
 
@@ -554,6 +712,9 @@ class MemoryStore final : public Store {
   std::map<Id, OutboxMessage> outbox_;
   Id next_outbox_id_ = 1;
   std::map<std::string, std::string, std::less<>> secrets_;
+  std::map<Id, MfaRecord> mfa_;  // by user id
+  Table<Credential> credentials_;
+  std::map<std::string, std::string, std::less<>> settings_;
 };
 
 }  // namespace

@@ -137,7 +137,9 @@ Status AppendChainedEvent(Connection& db, const AuditEntry& entry) {
 // ---- users ----
 
 constexpr char kUserCols[] =
-    "id, email, password_hash, role, must_change_password, disabled, created_at";
+    "id, email, password_hash, role, must_change_password, disabled, created_at, source, "
+    "subject, external_groups, failed_logins, locked_until, "
+    "EXISTS (SELECT 1 FROM mfa WHERE mfa.user_id = users.id AND mfa.confirmed != 0)";
 
 Result<User> ReadUserRow(const Statement& st) {
   User u;
@@ -150,6 +152,14 @@ Result<User> ReadUserRow(const Statement& st) {
   u.must_change_password = st.Int(4) != 0;
   u.disabled = st.Int(5) != 0;
   u.created_at = FromMillis(st.Int(6));
+  u.source = st.Text(7);
+  u.subject = st.Text(8);
+  auto external = DecodeStringList(st.TextView(9));
+  if (!external.ok()) return Corrupt("users", u.id, "external_groups");
+  u.external_groups = std::move(external).value();
+  u.failed_logins = static_cast<int>(st.Int(10));
+  if (auto t = st.OptInt(11)) u.locked_until = FromMillis(*t);
+  u.mfa_enabled = st.Int(12) != 0;
   return u;
 }
 
@@ -206,13 +216,65 @@ Result<std::vector<User>> LoadUsers(Connection& db) {
   return users;
 }
 
+// Binds ?1..?8; failed_logins and locked_until are the lockout methods' alone.
 void BindUser(Statement& st, const User& u) {
   st.Bind(1, u.email)
       .Bind(2, u.password_hash)
       .Bind(3, ToString(u.role))
       .Bind(4, u.must_change_password)
-      .Bind(5, u.disabled);
+      .Bind(5, u.disabled)
+      .Bind(6, u.source)
+      .Bind(7, u.subject)
+      .Bind(8, EncodeStringList(u.external_groups));
 }
+
+constexpr char kMfaCols[] =
+    "user_id, secret, confirmed, last_step, recovery_hashes, created_at";
+
+Result<MfaRecord> LoadMfa(Connection& db, Id user_id) {
+  ASSIGN_OR_RETURN(Statement st, db.Prepare(std::string("SELECT ") + kMfaCols +
+                                            " FROM mfa WHERE user_id = ?"));
+  ASSIGN_OR_RETURN(bool row, st.Bind(1, user_id).Step());
+  if (!row) {
+    return Status::NotFound("user " + std::to_string(user_id) + " has no second factor");
+  }
+  MfaRecord m;
+  m.user_id = st.Int(0);
+  m.secret = st.Text(1);
+  m.confirmed = st.Int(2) != 0;
+  m.last_step = st.Int(3);
+  auto hashes = DecodeStringList(st.TextView(4));
+  if (!hashes.ok()) return Corrupt("mfa", m.user_id, "recovery_hashes");
+  m.recovery_hashes = std::move(hashes).value();
+  m.created_at = FromMillis(st.Int(5));
+  return m;
+}
+
+constexpr char kCredentialCols[] =
+    "id, user_id, kind, name, lookup, secret, created_at, expires_at, last_used_at, last_used_ip";
+
+Result<Credential> LoadCredential(Connection& db, std::string_view where, const auto& a,
+                                  const auto& b, const std::string& not_found) {
+  ASSIGN_OR_RETURN(Statement st, db.Prepare(std::string("SELECT ") + kCredentialCols +
+                                            " FROM credentials WHERE " + std::string(where)));
+  st.Bind(1, a);
+  if constexpr (!std::is_same_v<std::decay_t<decltype(b)>, std::nullptr_t>) st.Bind(2, b);
+  ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Status::NotFound(not_found);
+  Credential c;
+  c.id = st.Int(0);
+  c.user_id = st.Int(1);
+  c.kind = st.Text(2);
+  c.name = st.Text(3);
+  c.lookup = st.Text(4);
+  c.secret = st.Text(5);
+  c.created_at = FromMillis(st.Int(6));
+  if (auto t = st.OptInt(7)) c.expires_at = FromMillis(*t);
+  if (auto t = st.OptInt(8)) c.last_used_at = FromMillis(*t);
+  c.last_used_ip = st.Text(9);
+  return c;
+}
+
 
 // ---- groups ----
 
@@ -627,12 +689,14 @@ Result<std::vector<OutboxMessage>> LoadOutbox(Connection& db, std::string_view w
 // ---- sessions ----
 
 Result<Session> LoadSession(Connection& db, std::string_view token_hash) {
-  ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT token_hash, csrf_token, user_id, created_at, "
-                                            "expires_at FROM sessions WHERE token_hash = ?"));
+  ASSIGN_OR_RETURN(Statement st,
+                   db.Prepare("SELECT token_hash, csrf_token, user_id, created_at, expires_at, "
+                              "method, mfa_enrolment_only FROM sessions WHERE token_hash = ?"));
   st.Bind(1, token_hash);
   ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return Status::NotFound("no such session");
-  return Session{st.Text(0), st.Text(1), st.Int(2), FromMillis(st.Int(3)), FromMillis(st.Int(4))};
+  return Session{st.Text(0),           st.Text(1), st.Int(2), FromMillis(st.Int(3)),
+                 FromMillis(st.Int(4)), st.Text(5), st.Int(6) != 0};
 }
 
 Result<std::vector<AuditEvent>> LoadAudit(Connection& db, const AuditQuery& q) {
@@ -740,11 +804,12 @@ class SqliteStore final : public Store {
   Result<User> CreateUser(const User& user, const AuditEntry& audit) override {
     std::optional<User> out;
     RETURN_IF_ERROR(Write([&](Connection& db) -> Status {
-      ASSIGN_OR_RETURN(Statement st, db.Prepare("INSERT INTO users (email, password_hash, role, "
-                                                "must_change_password, disabled, created_at) "
-                                                "VALUES (?, ?, ?, ?, ?, ?)"));
+      ASSIGN_OR_RETURN(Statement st,
+                       db.Prepare("INSERT INTO users (email, password_hash, role, "
+                                  "must_change_password, disabled, source, subject, "
+                                  "external_groups, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
       BindUser(st, user);
-      st.Bind(6, ToMillis(user.created_at));
+      st.Bind(9, ToMillis(user.created_at));
       RETURN_IF_ERROR(Named(st.Run(), "user", user.email));
       ASSIGN_OR_RETURN(out, LoadUserById(db, db.LastInsertRowid()));
       return AppendEvent(db, audit, 0, out->id);
@@ -757,9 +822,10 @@ class SqliteStore final : public Store {
     RETURN_IF_ERROR(Write([&](Connection& db) -> Status {
       ASSIGN_OR_RETURN(Statement st,
                        db.Prepare("UPDATE users SET email = ?, password_hash = ?, role = ?, "
-                                  "must_change_password = ?, disabled = ? WHERE id = ?"));
+                                  "must_change_password = ?, disabled = ?, source = ?, "
+                                  "subject = ?, external_groups = ? WHERE id = ?"));
       BindUser(st, user);
-      st.Bind(6, user.id);
+      st.Bind(9, user.id);
       RETURN_IF_ERROR(Named(st.Run(), "user", user.email));
       if (db.Changes() == 0) return IdNotFound("user", user.id);
       ASSIGN_OR_RETURN(out, LoadUserById(db, user.id));
@@ -783,6 +849,14 @@ class SqliteStore final : public Store {
   Result<User> FindUser(std::string_view email) override {
     return Read([&](Connection& db) {
       return LoadUser(db, "email = ?", email, "no user '" + std::string(email) + "'");
+    });
+  }
+
+  Result<User> FindUserBySubject(std::string_view source, std::string_view subject) override {
+    std::string key = std::string(source) + '\n' + std::string(subject);
+    return Read([&](Connection& db) {
+      return LoadUser(db, "subject != '' AND source || char(10) || subject = ?", key,
+                      "no " + std::string(source) + " user '" + std::string(subject) + "'");
     });
   }
 
@@ -944,12 +1018,17 @@ class SqliteStore final : public Store {
         ASSIGN_OR_RETURN(bool row, st.Bind(1, s.user_id).Step());
         if (!row) return IdNotFound("user", s.user_id);
       }
-      ASSIGN_OR_RETURN(Statement st, db.Prepare("INSERT INTO sessions VALUES (?, ?, ?, ?, ?)"));
+      ASSIGN_OR_RETURN(Statement st,
+                       db.Prepare("INSERT INTO sessions (token_hash, csrf_token, user_id, "
+                                  "created_at, expires_at, method, mfa_enrolment_only) "
+                                  "VALUES (?, ?, ?, ?, ?, ?, ?)"));
       Status r = st.Bind(1, s.token_hash)
                      .Bind(2, s.csrf_token)
                      .Bind(3, s.user_id)
                      .Bind(4, ToMillis(s.created_at))
                      .Bind(5, ToMillis(s.expires_at))
+                     .Bind(6, s.method)
+                     .Bind(7, s.mfa_enrolment_only)
                      .Run();
       if (r.reason() == "name_taken") {
         return Status::Conflict("name_taken", "a session with this token hash exists");
@@ -975,6 +1054,203 @@ class SqliteStore final : public Store {
     return Write([&](Connection& db) -> Status {
       ASSIGN_OR_RETURN(Statement st, db.Prepare("DELETE FROM sessions WHERE user_id = ?"));
       return st.Bind(1, user_id).Run();
+    });
+  }
+
+  // ---- lockout ----
+  Result<User> RecordLoginFailure(Id id, Time now, int max_failures, Seconds lock_for) override {
+    std::optional<User> out;
+    RETURN_IF_ERROR(Write([&](Connection& db) -> Status {
+      // One statement, so concurrent failures each count.
+      ASSIGN_OR_RETURN(
+          Statement st,
+          db.Prepare("UPDATE users SET failed_logins = failed_logins + 1, locked_until = CASE "
+                     "WHEN ?1 > 0 AND failed_logins + 1 >= ?1 THEN ?2 ELSE locked_until END "
+                     "WHERE id = ?3"));
+      RETURN_IF_ERROR(
+          st.Bind(1, max_failures).Bind(2, ToMillis(now + lock_for)).Bind(3, id).Run());
+      if (db.Changes() == 0) return IdNotFound("user", id);
+      ASSIGN_OR_RETURN(out, LoadUserById(db, id));
+      return Status::Ok();
+    }));
+    return *out;
+  }
+
+  Status ResetLoginFailures(Id id, const AuditEntry* audit) override {
+    return Write([&](Connection& db) -> Status {
+      ASSIGN_OR_RETURN(Statement st, db.Prepare("UPDATE users SET failed_logins = 0, "
+                                                "locked_until = NULL WHERE id = ?"));
+      RETURN_IF_ERROR(st.Bind(1, id).Run());
+      if (db.Changes() == 0) return IdNotFound("user", id);
+      return audit != nullptr ? AppendEvent(db, *audit) : Status::Ok();
+    });
+  }
+
+  // ---- MFA ----
+  Result<MfaRecord> GetMfa(Id user_id) override {
+    return Read([&](Connection& db) { return LoadMfa(db, user_id); });
+  }
+
+  Status PutMfa(const MfaRecord& m, const AuditEntry& audit) override {
+    return Write([&](Connection& db) -> Status {
+      {
+        ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT 1 FROM users WHERE id = ?"));
+        ASSIGN_OR_RETURN(bool row, st.Bind(1, m.user_id).Step());
+        if (!row) return IdNotFound("user", m.user_id);
+      }
+      ASSIGN_OR_RETURN(Statement st,
+                       db.Prepare(std::string("INSERT OR REPLACE INTO mfa (") + kMfaCols +
+                                  ") VALUES (?, ?, ?, ?, ?, ?)"));
+      RETURN_IF_ERROR(st.Bind(1, m.user_id)
+                          .Bind(2, m.secret)
+                          .Bind(3, m.confirmed)
+                          .Bind(4, m.last_step)
+                          .Bind(5, EncodeStringList(m.recovery_hashes))
+                          .Bind(6, ToMillis(m.created_at))
+                          .Run());
+      return AppendEvent(db, audit);
+    });
+  }
+
+  Status DeleteMfa(Id user_id, const AuditEntry& audit) override {
+    return Write([&](Connection& db) -> Status {
+      ASSIGN_OR_RETURN(Statement st, db.Prepare("DELETE FROM mfa WHERE user_id = ?"));
+      RETURN_IF_ERROR(st.Bind(1, user_id).Run());
+      if (db.Changes() == 0) {
+        return Status::NotFound("user " + std::to_string(user_id) + " has no second factor");
+      }
+      return AppendEvent(db, audit);
+    });
+  }
+
+  Status UseTotpStep(Id user_id, int64_t step) override {
+    return Write([&](Connection& db) -> Status {
+      ASSIGN_OR_RETURN(Statement st, db.Prepare("UPDATE mfa SET last_step = ?1 WHERE "
+                                                "user_id = ?2 AND last_step < ?1"));
+      RETURN_IF_ERROR(st.Bind(1, step).Bind(2, user_id).Run());
+      if (db.Changes() != 0) return Status::Ok();
+      RETURN_IF_ERROR(LoadMfa(db, user_id).status());
+      return Status::Conflict("code_used", "this one-time code was already used");
+    });
+  }
+
+  Status UseRecoveryCode(Id user_id, std::string_view code_hash,
+                         const AuditEntry& audit) override {
+    return Write([&](Connection& db) -> Status {
+      ASSIGN_OR_RETURN(MfaRecord m, LoadMfa(db, user_id));
+      auto it = std::find(m.recovery_hashes.begin(), m.recovery_hashes.end(), code_hash);
+      if (it == m.recovery_hashes.end()) return Status::NotFound("no such recovery code");
+      m.recovery_hashes.erase(it);
+      ASSIGN_OR_RETURN(Statement st,
+                       db.Prepare("UPDATE mfa SET recovery_hashes = ? WHERE user_id = ?"));
+      RETURN_IF_ERROR(st.Bind(1, EncodeStringList(m.recovery_hashes)).Bind(2, user_id).Run());
+      return AppendEvent(db, audit);
+    });
+  }
+
+  // ---- credentials ----
+  Result<Credential> CreateCredential(const Credential& c, const AuditEntry& audit) override {
+    std::optional<Credential> out;
+    RETURN_IF_ERROR(Write([&](Connection& db) -> Status {
+      {
+        ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT 1 FROM users WHERE id = ?"));
+        ASSIGN_OR_RETURN(bool row, st.Bind(1, c.user_id).Step());
+        if (!row) return IdNotFound("user", c.user_id);
+      }
+      ASSIGN_OR_RETURN(Statement st,
+                       db.Prepare("INSERT INTO credentials (user_id, kind, name, lookup, secret, "
+                                  "created_at, expires_at, last_used_at, last_used_ip) "
+                                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+      RETURN_IF_ERROR(Named(st.Bind(1, c.user_id)
+                                .Bind(2, c.kind)
+                                .Bind(3, c.name)
+                                .Bind(4, c.lookup)
+                                .Bind(5, c.secret)
+                                .Bind(6, ToMillis(c.created_at))
+                                .Bind(7, OptMillis(c.expires_at))
+                                .Bind(8, OptMillis(c.last_used_at))
+                                .Bind(9, c.last_used_ip)
+                                .Run(),
+                            c.kind, c.name));
+      Id id = db.LastInsertRowid();
+      ASSIGN_OR_RETURN(out, LoadCredential(db, "id = ?", id, nullptr, "no credential"));
+      return AppendEvent(db, audit);
+    }));
+    return *out;
+  }
+
+  Result<Credential> GetCredential(Id id) override {
+    return Read([&](Connection& db) {
+      return LoadCredential(db, "id = ?", id, nullptr,
+                            "no credential with id " + std::to_string(id));
+    });
+  }
+
+  Result<Credential> FindCredential(std::string_view kind, std::string_view lookup) override {
+    return Read([&](Connection& db) {
+      return LoadCredential(db, "kind = ? AND lookup = ?", kind, lookup,
+                            "no such " + std::string(kind));
+    });
+  }
+
+  std::vector<Credential> ListCredentials(std::optional<Id> user_id) override {
+    return OrEmpty(Read([&](Connection& db) -> Result<std::vector<Credential>> {
+      std::vector<Id> ids;
+      {
+        ASSIGN_OR_RETURN(Statement st,
+                         db.Prepare(user_id ? "SELECT id FROM credentials WHERE user_id = ? "
+                                              "ORDER BY id"
+                                            : "SELECT id FROM credentials ORDER BY id"));
+        if (user_id) st.Bind(1, *user_id);
+        while (true) {
+          ASSIGN_OR_RETURN(bool row, st.Step());
+          if (!row) break;
+          ids.push_back(st.Int(0));
+        }
+      }
+      std::vector<Credential> out;
+      for (Id id : ids) {
+        ASSIGN_OR_RETURN(Credential c, LoadCredential(db, "id = ?", id, nullptr, "gone"));
+        out.push_back(std::move(c));
+      }
+      return out;
+    }));
+  }
+
+  Status DeleteCredential(Id id, const AuditEntry& audit) override {
+    return Write([&](Connection& db) -> Status {
+      RETURN_IF_ERROR(DeleteById(db, "credentials", "credential", id));
+      return AppendEvent(db, audit);
+    });
+  }
+
+  Status TouchCredential(Id id, Time when, std::string_view client_ip) override {
+    return Write([&](Connection& db) -> Status {
+      ASSIGN_OR_RETURN(Statement st, db.Prepare("UPDATE credentials SET last_used_at = ?, "
+                                                "last_used_ip = ? WHERE id = ?"));
+      RETURN_IF_ERROR(st.Bind(1, ToMillis(when)).Bind(2, client_ip).Bind(3, id).Run());
+      if (db.Changes() == 0) return IdNotFound("credential", id);
+      return Status::Ok();
+    });
+  }
+
+  // ---- settings ----
+  Result<std::string> GetSetting(std::string_view name) override {
+    return Read([&](Connection& db) -> Result<std::string> {
+      ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT value FROM settings WHERE name = ?"));
+      ASSIGN_OR_RETURN(bool row, st.Bind(1, name).Step());
+      if (!row) return Status::NotFound("no setting '" + std::string(name) + "'");
+      return st.Text(0);
+    });
+  }
+
+  Status PutSetting(std::string_view name, std::string_view value,
+                    const AuditEntry& audit) override {
+    return Write([&](Connection& db) -> Status {
+      ASSIGN_OR_RETURN(Statement st,
+                       db.Prepare("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)"));
+      RETURN_IF_ERROR(st.Bind(1, name).Bind(2, value).Run());
+      return AppendEvent(db, audit);
     });
   }
 

@@ -68,6 +68,42 @@ TEST(SqliteStoreTest, MigrationIsIdempotent) {
   EXPECT_EQ(*sqlite::SchemaVersion(**c), sqlite::LatestSchemaVersion());
 }
 
+// A database from before identity (schema 3) gains it without losing users:
+// they become local users with no lock and no second factor.
+TEST(SqliteStoreTest, MigratesSchemaThreeToIdentity) {
+  TempDir dir;
+  const std::string path = dir.File("p.db");
+  {
+    auto c = Connection::Open(path);
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE((*c)->Exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+                           "applied_at INTEGER NOT NULL)")
+                    .ok());
+    for (const auto& m : sqlite::Migrations()) {
+      if (m.version > 3) break;
+      ASSERT_TRUE((*c)->Exec(m.sql).ok());
+      ASSERT_TRUE((*c)->Exec("INSERT INTO schema_migrations VALUES (" +
+                             std::to_string(m.version) + ", 0)")
+                      .ok());
+    }
+    ASSERT_TRUE((*c)->Exec("INSERT INTO users (email, password_hash, role, must_change_password, "
+                           "disabled, created_at) VALUES ('old@example.com', 'h', 'admin', 0, 0, 5)")
+                    .ok());
+  }
+  auto s = OpenSqliteStore(path);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  auto u = (*s)->FindUser("old@example.com");
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_EQ(u->source, "local");
+  EXPECT_EQ(u->role, Role::kAdmin);
+  EXPECT_EQ(u->failed_logins, 0);
+  EXPECT_FALSE(u->locked_until.has_value());
+  EXPECT_FALSE(u->mfa_enabled);
+  EXPECT_TRUE(u->external_groups.empty());
+  EXPECT_EQ(RawQuery(path, "SELECT max(version) FROM schema_migrations"),
+            std::to_string(sqlite::LatestSchemaVersion()));
+}
+
 TEST(SqliteStoreTest, MigrationStepsAreOrdered) {
   int last = 0;
   for (const auto& m : sqlite::Migrations()) {

@@ -1064,5 +1064,216 @@ TYPED_TEST(StoreTest, SecretsAreCreatedOnceAndKept) {
   }
 }
 
+// ---------------------------------------------------------------- identity
+
+TYPED_TEST(StoreTest, UserIdentityFieldsRoundTrip) {
+  Store& s = this->store();
+  User u = MakeUser("sso@example.com");
+  u.source = "oidc";
+  u.subject = "https://idp.example.com 1234";
+  u.external_groups = {"ops", "dev"};
+  auto created = s.CreateUser(u, Audit("user.create"));
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  this->Reopen();
+  auto found = this->store().FindUserBySubject("oidc", "https://idp.example.com 1234");
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_EQ(found->id, created->id);
+  EXPECT_EQ(found->source, "oidc");
+  EXPECT_EQ(found->external_groups, (std::vector<std::string>{"ops", "dev"}));
+  EXPECT_FALSE(found->mfa_enabled);
+  EXPECT_EQ(this->store().FindUserBySubject("htpasswd", "https://idp.example.com 1234")
+                .status()
+                .code(),
+            Code::kNotFound);
+  EXPECT_EQ(this->store().FindUserBySubject("local", "").status().code(), Code::kNotFound);
+  // A local user made without these fields is a local user.
+  User plain = this->AddUser("plain@example.com");
+  EXPECT_EQ(plain.source, "local");
+  EXPECT_TRUE(plain.external_groups.empty());
+}
+
+TYPED_TEST(StoreTest, LockoutCountsEveryFailureAndLocksAtTheThreshold) {
+  Store& s = this->store();
+  User u = this->AddUser("lock@example.com");
+  const Time now = T(1'000'000);
+  for (int i = 1; i <= 2; ++i) {
+    auto r = s.RecordLoginFailure(u.id, now, 3, Seconds(60));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->failed_logins, i);
+    EXPECT_FALSE(r->locked_until.has_value());
+  }
+  auto third = s.RecordLoginFailure(u.id, now, 3, Seconds(60));
+  ASSERT_TRUE(third.ok());
+  ASSERT_TRUE(third->locked_until.has_value());
+  EXPECT_EQ(*third->locked_until, now + Seconds(60));
+  // A stale copy written back does not unlock.
+  User stale = u;
+  stale.must_change_password = true;
+  ASSERT_TRUE(s.UpdateUser(stale, Audit("user.update")).ok());
+  auto after = s.GetUser(u.id);
+  EXPECT_EQ(after->failed_logins, 3);
+  EXPECT_TRUE(after->locked_until.has_value());
+  EXPECT_TRUE(after->must_change_password);
+  // Unlock, audited.
+  int64_t events = this->AuditCount();
+  AuditEntry unlock = Audit("user.unlock");
+  ASSERT_TRUE(s.ResetLoginFailures(u.id, &unlock).ok());
+  EXPECT_EQ(this->AuditCount(), events + 1);
+  EXPECT_EQ(s.GetUser(u.id)->failed_logins, 0);
+  EXPECT_FALSE(s.GetUser(u.id)->locked_until.has_value());
+  ASSERT_TRUE(s.ResetLoginFailures(u.id, nullptr).ok());
+  EXPECT_EQ(this->AuditCount(), events + 1);
+  // Zero means no lockout.
+  auto never = s.RecordLoginFailure(u.id, now, 0, Seconds(60));
+  EXPECT_FALSE(never->locked_until.has_value());
+  EXPECT_EQ(s.RecordLoginFailure(999, now, 3, Seconds(60)).status().code(), Code::kNotFound);
+  EXPECT_EQ(s.ResetLoginFailures(999, nullptr).code(), Code::kNotFound);
+}
+
+TYPED_TEST(StoreTest, ConcurrentLoginFailuresAllCount) {
+  Store& s = this->store();
+  User u = this->AddUser("race@example.com");
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10; ++i) (void)s.RecordLoginFailure(u.id, T(1), 1000, Seconds(1));
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(s.GetUser(u.id)->failed_logins, 40);
+}
+
+TYPED_TEST(StoreTest, TotpStepsAreUsedOnceAndInOrder) {
+  Store& s = this->store();
+  User u = this->AddUser("mfa@example.com");
+  EXPECT_EQ(s.GetMfa(u.id).status().code(), Code::kNotFound);
+  EXPECT_EQ(s.UseTotpStep(u.id, 5).code(), Code::kNotFound);
+  MfaRecord m{.user_id = u.id, .secret = "JBSWY3DPEHPK3PXP", .confirmed = false,
+              .last_step = -1, .recovery_hashes = {"h1", "h2"}, .created_at = T(7)};
+  ASSERT_TRUE(s.PutMfa(m, Audit("mfa.enrol_start")).ok());
+  EXPECT_FALSE(s.GetUser(u.id)->mfa_enabled);
+  m.confirmed = true;
+  ASSERT_TRUE(s.PutMfa(m, Audit("mfa.enabled")).ok());
+  EXPECT_TRUE(s.GetUser(u.id)->mfa_enabled);
+  EXPECT_TRUE(s.ListUsers().back().mfa_enabled);
+  ASSERT_TRUE(s.UseTotpStep(u.id, 100).ok());
+  EXPECT_EQ(s.UseTotpStep(u.id, 100).reason(), "code_used");
+  EXPECT_EQ(s.UseTotpStep(u.id, 99).reason(), "code_used");
+  ASSERT_TRUE(s.UseTotpStep(u.id, 101).ok());
+  this->Reopen();
+  auto back = this->store().GetMfa(u.id);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->last_step, 101);
+  EXPECT_EQ(back->secret, "JBSWY3DPEHPK3PXP");
+  EXPECT_EQ(back->recovery_hashes, (std::vector<std::string>{"h1", "h2"}));
+  EXPECT_EQ(back->created_at, T(7));
+}
+
+TYPED_TEST(StoreTest, RecoveryCodesWorkOnce) {
+  Store& s = this->store();
+  User u = this->AddUser("rec@example.com");
+  MfaRecord m{.user_id = u.id, .secret = "S", .confirmed = true, .recovery_hashes = {"a", "b"}};
+  ASSERT_TRUE(s.PutMfa(m, Audit("mfa.enabled")).ok());
+  int64_t events = this->AuditCount();
+  ASSERT_TRUE(s.UseRecoveryCode(u.id, "a", Audit("mfa.recovery_used")).ok());
+  EXPECT_EQ(s.UseRecoveryCode(u.id, "a", Audit("mfa.recovery_used")).code(), Code::kNotFound);
+  EXPECT_EQ(this->AuditCount(), events + 1);  // the refusal wrote nothing
+  EXPECT_EQ(s.GetMfa(u.id)->recovery_hashes, std::vector<std::string>{"b"});
+  ASSERT_TRUE(s.DeleteMfa(u.id, Audit("mfa.reset")).ok());
+  EXPECT_EQ(s.DeleteMfa(u.id, Audit("mfa.reset")).code(), Code::kNotFound);
+  EXPECT_FALSE(s.GetUser(u.id)->mfa_enabled);
+  EXPECT_EQ(s.PutMfa(MfaRecord{.user_id = 999}, Audit("mfa.enabled")).code(), Code::kNotFound);
+}
+
+TYPED_TEST(StoreTest, CredentialsAreUniqueListedTouchedAndDeleted) {
+  Store& s = this->store();
+  User a = this->AddUser("a@example.com");
+  User b = this->AddUser("b@example.com");
+  Credential token{.user_id = a.id, .kind = "api_token", .name = "ci", .lookup = "hash1",
+                   .created_at = T(1), .expires_at = T(1000)};
+  auto created = s.CreateCredential(token, Audit("token.create"));
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_GT(created->id, 0);
+  // Same name for the same user and kind; same lookup for anyone.
+  int64_t events = this->AuditCount();
+  Credential dup_name = token;
+  dup_name.lookup = "hash2";
+  EXPECT_EQ(s.CreateCredential(dup_name, Audit("token.create")).status().reason(), "name_taken");
+  Credential dup_lookup = token;
+  dup_lookup.user_id = b.id;
+  dup_lookup.name = "other";
+  EXPECT_EQ(s.CreateCredential(dup_lookup, Audit("token.create")).status().reason(),
+            "name_taken");
+  EXPECT_EQ(this->AuditCount(), events);
+  // The same name is fine for another user or another kind.
+  Credential for_b = token;
+  for_b.user_id = b.id;
+  for_b.lookup = "hash3";
+  ASSERT_TRUE(s.CreateCredential(for_b, Audit("token.create")).ok());
+  Credential key{.user_id = a.id, .kind = "access_key", .name = "ci", .lookup = "PHKABC",
+                 .secret = "s3cret", .created_at = T(2)};
+  auto k = s.CreateCredential(key, Audit("access_key.create"));
+  ASSERT_TRUE(k.ok());
+  EXPECT_EQ(s.FindCredential("access_key", "PHKABC")->secret, "s3cret");
+  EXPECT_FALSE(s.FindCredential("access_key", "PHKABC")->expires_at.has_value());
+  EXPECT_EQ(s.FindCredential("api_token", "PHKABC").status().code(), Code::kNotFound);
+  EXPECT_EQ(s.ListCredentials(a.id).size(), 2u);
+  EXPECT_EQ(s.ListCredentials(std::nullopt).size(), 3u);
+  ASSERT_TRUE(s.TouchCredential(created->id, T(500), "198.51.100.9").ok());
+  this->Reopen();
+  Store& r = this->store();
+  auto touched = r.GetCredential(created->id);
+  ASSERT_TRUE(touched.ok());
+  EXPECT_EQ(touched->last_used_at, T(500));
+  EXPECT_EQ(touched->last_used_ip, "198.51.100.9");
+  EXPECT_EQ(touched->expires_at, T(1000));
+  ASSERT_TRUE(r.DeleteCredential(created->id, Audit("token.revoke")).ok());
+  EXPECT_EQ(r.DeleteCredential(created->id, Audit("token.revoke")).code(), Code::kNotFound);
+  EXPECT_EQ(r.TouchCredential(created->id, T(1), "x").code(), Code::kNotFound);
+  EXPECT_EQ(r.CreateCredential(Credential{.user_id = 999, .kind = "api_token", .name = "x",
+                                          .lookup = "y"},
+                               Audit("token.create"))
+                .status()
+                .code(),
+            Code::kNotFound);
+}
+
+TYPED_TEST(StoreTest, DeletingAUserRemovesTheirSecondFactorAndCredentials) {
+  Store& s = this->store();
+  User u = this->AddUser("gone@example.com");
+  ASSERT_TRUE(s.PutMfa(MfaRecord{.user_id = u.id, .secret = "S"}, Audit("mfa")).ok());
+  ASSERT_TRUE(s.CreateCredential(Credential{.user_id = u.id, .kind = "api_token", .name = "n",
+                                            .lookup = "l"},
+                                 Audit("token.create"))
+                  .ok());
+  ASSERT_TRUE(s.DeleteUser(u.id, Audit("user.delete")).ok());
+  EXPECT_EQ(s.GetMfa(u.id).status().code(), Code::kNotFound);
+  EXPECT_TRUE(s.ListCredentials(std::nullopt).empty());
+  EXPECT_EQ(s.FindCredential("api_token", "l").status().code(), Code::kNotFound);
+}
+
+TYPED_TEST(StoreTest, SessionsKeepHowTheyWereMade) {
+  Store& s = this->store();
+  User u = this->AddUser("sess@example.com");
+  Session session{"hash", "csrf", u.id, T(1), T(2), "password+totp", true};
+  ASSERT_TRUE(s.CreateSession(session).ok());
+  this->Reopen();
+  auto back = this->store().FindSession("hash");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->method, "password+totp");
+  EXPECT_TRUE(back->mfa_enrolment_only);
+}
+
+TYPED_TEST(StoreTest, SettingsRoundTripAndAreAudited) {
+  Store& s = this->store();
+  EXPECT_EQ(s.GetSetting("mfa_policy").status().code(), Code::kNotFound);
+  int64_t events = this->AuditCount();
+  ASSERT_TRUE(s.PutSetting("mfa_policy", R"({"required_for_all":true})", Audit("settings")).ok());
+  ASSERT_TRUE(s.PutSetting("mfa_policy", R"({"required_for_all":false})", Audit("settings")).ok());
+  EXPECT_EQ(this->AuditCount(), events + 2);
+  this->Reopen();
+  EXPECT_EQ(*this->store().GetSetting("mfa_policy"), R"({"required_for_all":false})");
+}
+
 }  // namespace
 }  // namespace pinhole
