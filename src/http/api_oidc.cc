@@ -1,6 +1,8 @@
 // OpenID Connect single sign-on: GET /api/v1/oidc/{name}/login and
 // /api/v1/oidc/{name}/callback. The protocol lives in auth/oidc; this file
 // turns an identity into a Pinhole user and a session.
+#include "http/api_oidc.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -11,7 +13,6 @@
 #include "auth/tokens.h"
 #include "http/api.h"
 #include "http/api_codec.h"
-#include "http/api_oidc.h"
 #include "http/json_fields.h"
 
 namespace pinhole {
@@ -51,8 +52,8 @@ std::string LocalPath(const std::string& want) {
 std::string Printable(std::string_view s, size_t max = 64) {
   std::string out;
   for (char c : s.substr(0, max)) {
-    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.') ? c
-                                                                                          : '?';
+    out +=
+        (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.') ? c : '?';
   }
   return out;
 }
@@ -126,11 +127,11 @@ HttpResponse Api::OidcLogin(Call& call) {
   auto pos = url->find("&state=");
   state = url->substr(pos + 7, url->find('&', pos + 7) - pos - 7);
   HttpResponse r = Redirect(*url);
-  r.headers.emplace_back(
-      "Set-Cookie", std::string(kStateCookie) + "=" + state +
-                        "; Path=/api/v1/oidc/; HttpOnly; SameSite=Lax; Max-Age=" +
-                        std::to_string(oidc_->pending.ttl().count()) +
-                        (call.http.tls ? "; Secure" : ""));
+  r.headers.emplace_back("Set-Cookie",
+                         std::string(kStateCookie) + "=" + state +
+                             "; Path=/api/v1/oidc/; HttpOnly; SameSite=Lax; Max-Age=" +
+                             std::to_string(oidc_->pending.ttl().count()) +
+                             (call.http.tls ? "; Secure" : ""));
   return r;
 }
 
@@ -221,8 +222,8 @@ HttpResponse Api::OidcCallback(Call& call) {
       // needs the provider to assert the address is verified; an account
       // already tied to another subject, or to the htpasswd file, is never
       // taken over.
-      bool linkable = (by_email->source == "local" || by_email->source == "oidc") &&
-                      by_email->subject.empty();
+      bool linkable =
+          (by_email->source == "local" || by_email->source == "oidc") && by_email->subject.empty();
       if (!linkable) {
         return fail(409, "account_conflict", "an account with this email signs in another way");
       }
@@ -269,10 +270,9 @@ HttpResponse Api::OidcCallback(Call& call) {
   if (!created && user->external_groups != identity->groups) {
     User changed = *user;
     changed.external_groups = identity->groups;
-    AuditEntry audit = call.Audit("user.external_groups", "user/" + user->email,
-                                  {{"provider", name},
-                                   {"before", user->external_groups},
-                                   {"after", identity->groups}});
+    AuditEntry audit = call.Audit(
+        "user.external_groups", "user/" + user->email,
+        {{"provider", name}, {"before", user->external_groups}, {"after", identity->groups}});
     audit.actor = user->email;
     auto updated = ctx_.store.UpdateUser(changed, audit);
     if (!updated.ok()) return fail(503, "store_unavailable", updated.status().message());

@@ -35,8 +35,10 @@ bool IsLoopbackHttpUrl(std::string_view url) {
   if (!StartsWith(host, "127.")) return false;
   int dots = 0;
   for (char c : host) {
-    if (c == '.') ++dots;
-    else if (c < '0' || c > '9') return false;
+    if (c == '.')
+      ++dots;
+    else if (c < '0' || c > '9')
+      return false;
   }
   return dots == 3;
 }
@@ -63,10 +65,10 @@ Result<ProviderMetadata> ParseDiscovery(std::string_view json_text,
     out = it->get<std::string>();
     return Status::Ok();
   };
-  for (auto [key, out] : {std::pair{"issuer", &m.issuer},
-                          std::pair{"authorization_endpoint", &m.authorization_endpoint},
-                          std::pair{"token_endpoint", &m.token_endpoint},
-                          std::pair{"jwks_uri", &m.jwks_uri}}) {
+  for (auto [key, out] :
+       {std::pair{"issuer", &m.issuer},
+        std::pair{"authorization_endpoint", &m.authorization_endpoint},
+        std::pair{"token_endpoint", &m.token_endpoint}, std::pair{"jwks_uri", &m.jwks_uri}}) {
     Status st = str(key, *out);
     if (!st.ok()) return st;
   }

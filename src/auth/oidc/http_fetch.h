@@ -25,9 +25,9 @@ class HttpFetcher {
   // A transport failure (connect, TLS, timeout, oversized body) is
   // Unavailable; any HTTP status is a reply.
   virtual Result<FetchReply> Get(const std::string& url) = 0;
-  virtual Result<FetchReply> PostForm(const std::string& url, const std::string& form_body,
-                                      const std::vector<std::pair<std::string, std::string>>&
-                                          headers) = 0;
+  virtual Result<FetchReply> PostForm(
+      const std::string& url, const std::string& form_body,
+      const std::vector<std::pair<std::string, std::string>>& headers) = 0;
 };
 
 // libcurl: no redirects followed, http/https only, TLS peers verified

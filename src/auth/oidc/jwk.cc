@@ -17,7 +17,9 @@ namespace {
 
 using json = nlohmann::json;
 
-Status Bad(std::string message) { return Status::Invalid("invalid_jwk", "JWK: " + std::move(message)); }
+Status Bad(std::string message) {
+  return Status::Invalid("invalid_jwk", "JWK: " + std::move(message));
+}
 
 struct BnFree {
   void operator()(BIGNUM* b) const { BN_free(b); }

@@ -116,10 +116,9 @@ Status VerifySignature(const Jwt& jwt, const Jwk& key) {
   if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.key.get()) != 1) {
     return Status::Internal("OpenSSL could not start a signature check");
   }
-  int rc = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(sig.data()),
-                            sig.size(),
-                            reinterpret_cast<const unsigned char*>(jwt.signing_input.data()),
-                            jwt.signing_input.size());
+  int rc = EVP_DigestVerify(
+      ctx.get(), reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
+      reinterpret_cast<const unsigned char*>(jwt.signing_input.data()), jwt.signing_input.size());
   if (rc != 1) return Fail("bad_signature", "the signature does not verify");
   return Status::Ok();
 }

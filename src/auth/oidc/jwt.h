@@ -51,7 +51,7 @@ struct ClaimChecks {
   std::string client_id;  // must be in "aud"; with several audiences, "azp" must equal it
   std::string nonce;      // exact match of "nonce"
   Time now{};
-  Seconds leeway{60};     // clock skew allowed on exp and iat
+  Seconds leeway{60};  // clock skew allowed on exp and iat
 };
 
 // iss, aud/azp, exp (required, now < exp + leeway), iat (required, not after

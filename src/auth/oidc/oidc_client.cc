@@ -176,8 +176,8 @@ Result<Jwk> OidcClient::KeyFor(const Jwt& jwt, Time now) {
     if (!st.ok()) return st;
     if (auto key = find()) return *key;
   }
-  return Unauth("unknown_kid", "ID token: the provider has no key \"" + jwt.kid.substr(0, 64) +
-                                   "\"");
+  return Unauth("unknown_kid",
+                "ID token: the provider has no key \"" + jwt.kid.substr(0, 64) + "\"");
 }
 
 Result<Identity> OidcClient::FinishLogin(const std::string& code, const PendingLogin& login,
@@ -217,8 +217,8 @@ Result<Identity> OidcClient::FinishLogin(const std::string& code, const PendingL
   const auto& allowed = AllowedAlgs();
   // Refuse a bad alg before touching the network for keys.
   if (std::find(allowed.begin(), allowed.end(), jwt->alg) == allowed.end()) {
-    return Unauth("alg_not_allowed", "ID token: algorithm \"" + jwt->alg.substr(0, 32) +
-                                         "\" is not accepted");
+    return Unauth("alg_not_allowed",
+                  "ID token: algorithm \"" + jwt->alg.substr(0, 32) + "\" is not accepted");
   }
   auto key = KeyFor(*jwt, now);
   if (!key.ok()) return key.status();
@@ -235,8 +235,10 @@ Result<Identity> OidcClient::FinishLogin(const std::string& code, const PendingL
   }
   if (auto v = c.find("email_verified"); v != c.end()) {
     // Some providers send the string "true".
-    if (v->is_boolean()) id.email_verified = v->get<bool>();
-    else if (v->is_string()) id.email_verified = *v == "true";
+    if (v->is_boolean())
+      id.email_verified = v->get<bool>();
+    else if (v->is_string())
+      id.email_verified = *v == "true";
   }
   id.groups = MapGroups(c, config_);
   return id;

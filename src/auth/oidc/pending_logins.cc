@@ -13,10 +13,9 @@ void PendingLogins::MakeRoom(Time now) {
     }
   }
   while (entries_.size() >= capacity_ && !entries_.empty()) {
-    auto oldest = std::min_element(entries_.begin(), entries_.end(), [](const auto& a,
-                                                                        const auto& b) {
-      return a.second.created < b.second.created;
-    });
+    auto oldest = std::min_element(
+        entries_.begin(), entries_.end(),
+        [](const auto& a, const auto& b) { return a.second.created < b.second.created; });
     entries_.erase(oldest);
   }
 }

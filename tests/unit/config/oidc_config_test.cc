@@ -71,10 +71,12 @@ TEST(OidcConfigTest, ErrorsNameTheKey) {
   EXPECT_NE(ErrorOf(base + "issuer = \"https://x\"\nscopes = [\"email\"]\n")
                 .find("oidc.scopes: must include \"openid\""),
             std::string::npos);
-  EXPECT_NE(ErrorOf(base + "issuer = \"https://x\"\ntoken_auth = \"jwt\"\n").find("oidc.token_auth"),
-            std::string::npos);
-  EXPECT_NE(ErrorOf(base + "issuer = \"https://x\"\ngroup_map = { a = 1 }\n").find("oidc.group_map"),
-            std::string::npos);
+  EXPECT_NE(
+      ErrorOf(base + "issuer = \"https://x\"\ntoken_auth = \"jwt\"\n").find("oidc.token_auth"),
+      std::string::npos);
+  EXPECT_NE(
+      ErrorOf(base + "issuer = \"https://x\"\ngroup_map = { a = 1 }\n").find("oidc.group_map"),
+      std::string::npos);
   EXPECT_NE(ErrorOf(base + "issuer = \"https://x\"\nfoo = 1\n").find("oidc.foo: unknown key"),
             std::string::npos);
   std::string twice = base + "issuer = \"https://x\"\n" + base + "issuer = \"https://y\"\n";

@@ -17,7 +17,7 @@ const Time kNow = Time(Millis(1'800'000'000'000));
 constexpr int64_t kNowSec = 1'800'000'000;
 
 json Claims() {
-  return {{"iss", "https://idp.example"}, {"sub", "u1"},      {"aud", "pinhole"},
+  return {{"iss", "https://idp.example"}, {"sub", "u1"},        {"aud", "pinhole"},
           {"exp", kNowSec + 300},         {"iat", kNowSec - 5}, {"nonce", "n-1"},
           {"email", "a@example.com"}};
 }
@@ -83,8 +83,8 @@ TEST(JwkTest, RefusesBadKeys) {
   EXPECT_FALSE(ParseJwk("[]").ok());
   EXPECT_FALSE(ParseJwks(R"({"nokeys":1})").ok());
   // A set skips what it cannot use and keeps the rest.
-  json set = {{"keys", {ec.Jwk(), {{"kty", "oct"}, {"k", "c2VjcmV0"}},
-                        {{"kty", "RSA"}, {"use", "enc"}}}}};
+  json set = {
+      {"keys", {ec.Jwk(), {{"kty", "oct"}, {"k", "c2VjcmV0"}}, {{"kty", "RSA"}, {"use", "enc"}}}}};
   auto keys = ParseJwks(set.dump());
   ASSERT_TRUE(keys.ok());
   EXPECT_EQ(keys->size(), 1u);
@@ -108,8 +108,8 @@ TEST(JwtTest, RefusesBadSignature) {
   json changed = Claims();
   changed["sub"] = "admin";
   auto dot1 = token.find('.'), dot2 = token.rfind('.');
-  std::string forged = token.substr(0, dot1 + 1) + Base64UrlEncode(changed.dump()) +
-                       token.substr(dot2);
+  std::string forged =
+      token.substr(0, dot1 + 1) + Base64UrlEncode(changed.dump()) + token.substr(dot2);
   EXPECT_EQ(Verify(forged, KeyOf(ec)).reason(), "bad_signature");
   EXPECT_EQ(Verify(token.substr(0, dot2 + 1) + "AAAA", KeyOf(ec)).reason(), "bad_signature");
 }
@@ -119,8 +119,7 @@ TEST(JwtTest, RefusesAlgorithmsOutsideTheAllowList) {
   TestKey ec = TestKey::Ec("e1");
   // alg none, with an empty signature.
   json header = {{"alg", "none"}, {"kid", "r1"}};
-  std::string none =
-      Base64UrlEncode(header.dump()) + "." + Base64UrlEncode(Claims().dump()) + ".";
+  std::string none = Base64UrlEncode(header.dump()) + "." + Base64UrlEncode(Claims().dump()) + ".";
   EXPECT_EQ(Verify(none, KeyOf(rsa)).reason(), "alg_not_allowed");
   // HS256 "signed" with the public key as the HMAC secret.
   header = {{"alg", "HS256"}, {"kid", "r1"}};
@@ -146,8 +145,10 @@ TEST(JwtTest, ChecksClaims) {
   Jwk key = KeyOf(k);
   auto with = [&](const char* name, json value) {
     json c = Claims();
-    if (value.is_null()) c.erase(name);
-    else c[name] = value;
+    if (value.is_null())
+      c.erase(name);
+    else
+      c[name] = value;
     return Verify(k.Token(c), key).reason();
   };
   EXPECT_EQ(with("aud", "someone-else"), "bad_audience");
@@ -174,8 +175,9 @@ TEST(JwtTest, ChecksClaims) {
 }
 
 TEST(JwtTest, RefusesMalformedTokens) {
-  for (std::string bad : std::vector<std::string>{"", "a", "a.b", "a.b.c.d", "..", "e30.e30.", "W10.e30.", "e30.W10.",
-                          "e30.e30.!!", std::string(17000, 'a')}) {
+  for (std::string bad :
+       std::vector<std::string>{"", "a", "a.b", "a.b.c.d", "..", "e30.e30.", "W10.e30.", "e30.W10.",
+                                "e30.e30.!!", std::string(17000, 'a')}) {
     auto jwt = ParseJwt(bad);
     EXPECT_FALSE(jwt.ok()) << bad;
     if (!jwt.ok()) EXPECT_EQ(jwt.status().reason(), "token_malformed") << bad;

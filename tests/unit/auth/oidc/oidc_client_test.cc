@@ -95,9 +95,15 @@ class OidcClientTest : public ::testing::Test {
   }
 
   json Claims(const PendingLogin& login) {
-    return {{"iss", kIssuer}, {"sub", "u-42"}, {"aud", "pinhole"}, {"exp", kNowSec + 300},
-            {"iat", kNowSec}, {"nonce", login.nonce}, {"email", "Ann@Example.com"},
-            {"email_verified", true}, {"groups", {"eng", "finance", "ops", "eng"}}};
+    return {{"iss", kIssuer},
+            {"sub", "u-42"},
+            {"aud", "pinhole"},
+            {"exp", kNowSec + 300},
+            {"iat", kNowSec},
+            {"nonce", login.nonce},
+            {"email", "Ann@Example.com"},
+            {"email_verified", true},
+            {"groups", {"eng", "finance", "ops", "eng"}}};
   }
 
   TestKey key1 = TestKey::Rsa("k1");
