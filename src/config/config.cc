@@ -297,6 +297,14 @@ Status ParseAuth(std::string_view src, const toml::table& t, Config& c) {
     Reader r(src, "auth", key, node);
     if (key == "session_ttl") {
       ASSIGN_OR_RETURN(c.session_ttl, r.Duration());
+    } else if (key == "local_passwords") {
+      if (const auto* b = node.as_boolean()) {
+        c.local_passwords = b->get() ? LocalPasswords::kAll : LocalPasswords::kAdminsOnly;
+      } else if (const auto* s = node.as_string(); s != nullptr && s->get() == "none") {
+        c.local_passwords = LocalPasswords::kNone;
+      } else {
+        return r.Error("expected true, false or \"none\"");
+      }
     } else {
       return r.Error("unknown key");
     }
@@ -570,6 +578,114 @@ Status ParseWebhooks(std::string_view src, const toml::node& node, Config& c) {
   return Status::Ok();
 }
 
+bool ValidOidcName(std::string_view name) {
+  if (name.empty() || name.size() > 32) return false;
+  for (char ch : name) {
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// https, or http to a loopback host (a provider for tests or on this host).
+bool ValidIssuer(std::string_view url) {
+  for (char ch : url) {
+    if (static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f) return false;
+  }
+  if (url.starts_with("https://")) return url.size() > 8;
+  for (std::string_view host : {"http://127.", "http://localhost", "http://[::1]"}) {
+    if (url.starts_with(host)) return true;
+  }
+  return false;
+}
+
+Status ParseOidcProvider(std::string_view src, const toml::table& t, Config& c) {
+  OidcProviderConfig p;
+  for (const auto& [k, node] : t) {
+    std::string_view key = k.str();
+    Reader r(src, "oidc", key, node);
+    if (key == "name") {
+      ASSIGN_OR_RETURN(std::string name, r.String());
+      if (!ValidOidcName(name)) {
+        return r.Error(Quote(name) + " must be 1-32 characters of a-z, 0-9, -, _");
+      }
+      for (const auto& other : c.oidc) {
+        if (other.name == name) return r.Error("duplicate provider name " + Quote(name));
+      }
+      p.name = std::move(name);
+    } else if (key == "display_name") {
+      ASSIGN_OR_RETURN(p.display_name, r.NonEmptyString());
+      if (p.display_name.size() > 64) return r.Error("at most 64 characters");
+    } else if (key == "issuer") {
+      ASSIGN_OR_RETURN(std::string issuer, r.NonEmptyString());
+      if (!ValidIssuer(issuer)) {
+        return r.Error(Quote(issuer) +
+                       " must be an https URL (http only to 127.0.0.1, [::1] or localhost)");
+      }
+      p.issuer = std::move(issuer);
+    } else if (key == "client_id") {
+      ASSIGN_OR_RETURN(p.client_id, r.NonEmptyString());
+    } else if (key == "client_secret") {
+      ASSIGN_OR_RETURN(p.client_secret, r.String());
+    } else if (key == "token_auth") {
+      ASSIGN_OR_RETURN(p.token_auth, r.String());
+      if (p.token_auth != "basic" && p.token_auth != "post") {
+        return r.Error("expected \"basic\" (client_secret_basic) or \"post\" (client_secret_post)");
+      }
+    } else if (key == "scopes") {
+      ASSIGN_OR_RETURN(auto items, r.StringList(/*allow_single=*/false));
+      p.scopes.clear();
+      for (const auto& [scope, at] : items) {
+        if (scope.empty() || scope.find_first_of(" \"\\") != std::string::npos) {
+          return r.Error(*at, "invalid scope " + Quote(scope));
+        }
+        p.scopes.push_back(scope);
+      }
+      if (std::find(p.scopes.begin(), p.scopes.end(), "openid") == p.scopes.end()) {
+        return r.Error("must include \"openid\"");
+      }
+    } else if (key == "email_claim") {
+      ASSIGN_OR_RETURN(p.email_claim, r.NonEmptyString());
+    } else if (key == "require_verified_email") {
+      ASSIGN_OR_RETURN(p.require_verified_email, r.Bool());
+    } else if (key == "groups_claim") {
+      ASSIGN_OR_RETURN(p.groups_claim, r.String());
+    } else if (key == "group_map") {
+      const toml::table* map = node.as_table();
+      if (map == nullptr) return r.Error("expected a table of \"provider group\" = \"pinhole group\"");
+      for (const auto& [from, to] : *map) {
+        const auto* name = to.as_string();
+        if (name == nullptr || name->get().empty()) {
+          return r.Error(to, "the value for " + Quote(from.str()) + " must be a group name");
+        }
+        p.group_map.emplace_back(std::string(from.str()), name->get());
+      }
+    } else if (key == "provision") {
+      ASSIGN_OR_RETURN(p.provision, r.Bool());
+    } else {
+      return r.Error("unknown key");
+    }
+  }
+  if (p.name.empty()) return ConfigError(src, t, "oidc.name", "missing");
+  if (p.issuer.empty()) return ConfigError(src, t, "oidc.issuer", "missing");
+  if (p.client_id.empty()) return ConfigError(src, t, "oidc.client_id", "missing");
+  if (p.display_name.empty()) p.display_name = p.name;
+  c.oidc.push_back(std::move(p));
+  return Status::Ok();
+}
+
+Status ParseOidcProviders(std::string_view src, const toml::node& node, Config& c) {
+  const toml::array* arr = node.as_array();
+  if (arr == nullptr || !arr->is_array_of_tables()) {
+    return ConfigError(src, node, "oidc", "expected [[oidc]] entries (an array of tables)");
+  }
+  for (const toml::node& el : *arr) {
+    RETURN_IF_ERROR(ParseOidcProvider(src, *el.as_table(), c));
+  }
+  return Status::Ok();
+}
+
 // Endpoint URLs: http(s), no whitespace; "{region}" may appear in the host.
 std::string CheckEndpoint(std::string_view url) {
   for (char c : url) {
@@ -726,6 +842,10 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view source_n
     std::string_view name = k.str();
     if (name == "webhooks") {
       RETURN_IF_ERROR(ParseWebhooks(source_name, node, config));
+      continue;
+    }
+    if (name == "oidc") {
+      RETURN_IF_ERROR(ParseOidcProviders(source_name, node, config));
       continue;
     }
     const Section* section = nullptr;

@@ -24,6 +24,34 @@ struct WebhookConfig {
   std::vector<std::string> events;
 };
 
+// One [[oidc]] entry: an OpenID Connect provider users may sign in with.
+struct OidcProviderConfig {
+  std::string name;          // url-safe id: 1-32 of a-z 0-9 - _ (in /api/v1/oidc/{name}/...)
+  std::string display_name;  // "Sign in with <display_name>"; default: name
+  std::string issuer;        // exact "iss"; https, or http to a loopback host
+  std::string client_id;
+  std::string client_secret;
+  // "basic" (client_secret_basic, the default) or "post" (client_secret_post).
+  std::string token_auth = "basic";
+  std::vector<std::string> scopes = {"openid", "email", "profile"};
+  std::string email_claim = "email";
+  // Refuse an email whose email_verified claim is false; and link an
+  // existing account by email only if email_verified is true.
+  bool require_verified_email = true;
+  std::string groups_claim = "groups";  // "" = ignore groups
+  // Provider group -> Pinhole group. Values not in the map are dropped; an
+  // empty map drops every group.
+  std::vector<std::pair<std::string, std::string>> group_map;
+  bool provision = true;  // create unknown users at their first sign-in
+};
+
+// [auth] local_passwords: who may sign in with a password kept by Pinhole.
+enum class LocalPasswords {
+  kAll,         // true (default)
+  kAdminsOnly,  // false: everyone signs in through SSO, admins keep a break-glass password
+  kNone,        // "none": nobody, not even admins
+};
+
 struct Config {
   // [server]
   std::vector<std::string> listen = {"127.0.0.1:8080", "[::1]:8080"};
@@ -43,6 +71,9 @@ struct Config {
   Seconds resync_interval{30};
   // [auth]
   Seconds session_ttl{12 * 3600};
+  LocalPasswords local_passwords = LocalPasswords::kAll;
+  // [[oidc]]: single sign-on providers (see OidcProviderConfig).
+  std::vector<OidcProviderConfig> oidc;
   // [tunnel]
   Seconds tunnel_dial_timeout{5};
   Seconds tunnel_idle_timeout{3600};

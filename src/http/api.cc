@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "auth/tokens.h"
+#include "http/api_oidc.h"
 #include "http/client_ip.h"
 #include "http/tunnel/tunnel_service.h"
 
@@ -105,6 +106,9 @@ Api::Api(ApiContext ctx)
   Route("POST", "/api/v1/session", A::kPublic, &Api::CreateSession);
   Route("DELETE", "/api/v1/session", A::kSignedIn, &Api::DeleteSession);
   Route("GET", "/api/v1/info", A::kPublic, &Api::Info);
+  InitOidc();
+  Route("GET", "/api/v1/oidc/{name}/login", A::kPublic, &Api::OidcLogin);
+  Route("GET", "/api/v1/oidc/{name}/callback", A::kPublic, &Api::OidcCallback);
   Route("GET", "/api/v1/me", A::kSignedIn, &Api::GetMe);
   Route("GET", "/api/v1/me/grants", A::kSignedIn, &Api::GetMyGrants);
   Route("POST", "/api/v1/me/password", A::kSignedIn, &Api::ChangePassword);
@@ -218,6 +222,14 @@ Result<Caller> Api::Authenticate(const HttpRequest& request, Time now) {
   }
   caller.user = std::move(user).value();
   caller.session = std::move(session).value();
+  // Groups the identity provider asserted count like store groups in
+  // policy checks.
+  for (const auto& g : caller.user.external_groups) {
+    if (std::find(caller.user.groups.begin(), caller.user.groups.end(), g) ==
+        caller.user.groups.end()) {
+      caller.user.groups.push_back(g);
+    }
+  }
   return caller;
 }
 

@@ -25,6 +25,10 @@ namespace pinhole {
 
 class Notifier;
 class OutboxSender;
+namespace oidc {
+class HttpFetcher;
+}
+struct OidcState;
 class TunnelService;
 struct AdminLinks;
 
@@ -41,6 +45,9 @@ struct ApiContext {
   // and to count in /metrics.
   const Notifier* notifier = nullptr;
   OutboxSender* outbox = nullptr;
+  // Optional: how the OIDC client reaches providers (tests inject one); by
+  // default libcurl.
+  oidc::HttpFetcher* oidc_fetcher = nullptr;
 };
 
 // The signed-in principal of a request.
@@ -73,6 +80,7 @@ int HttpStatusFor(const Status& status);
 class Api {
  public:
   explicit Api(ApiContext ctx);
+  ~Api();
   HttpResponse Handle(const HttpRequest& request);
   // The caller of a request by its bearer token or session cookie (with the
   // CSRF check on writes), as every signed-in route sees it.
@@ -87,6 +95,18 @@ class Api {
 
   // Session and self (api_session.cc)
   HttpResponse CreateSession(Call& call);
+  // Creates a session for `user` signed in by `method` ("password", "oidc",
+  // ...), audits session.create (with `details`), sets call.caller and
+  // opens leases waiting for this sign-in. Returns the bearer token.
+  Result<std::string> StartSession(Call& call, const User& user, const std::string& method,
+                                   nlohmann::json details = nlohmann::json::object());
+  // The Set-Cookie value carrying a session token.
+  std::string SessionCookie(const Call& call, const std::string& token) const;
+  // OIDC single sign-on (api_oidc.cc).
+  void InitOidc();
+  HttpResponse OidcLogin(Call& call);
+  HttpResponse OidcCallback(Call& call);
+  nlohmann::json SsoFeatures() const;
   HttpResponse DeleteSession(Call& call);
   HttpResponse GetMe(Call& call);
   HttpResponse GetMyGrants(Call& call);
@@ -188,6 +208,7 @@ class Api {
   Router router_;
   LoginThrottle account_throttle_;
   LoginThrottle address_throttle_;
+  std::unique_ptr<OidcState> oidc_;
   std::atomic<int64_t> requests_[6] = {};  // by status class 1xx..5xx, index 0 unused
   std::atomic<int64_t> logins_failed_ = 0;
   std::atomic<int64_t> leases_created_ = 0;

@@ -143,6 +143,8 @@ json ToJson(const User& u) {
           {"must_change_password", u.must_change_password},
           {"disabled", u.disabled},
           {"groups", u.groups},
+          {"source", u.source},
+          {"external_groups", u.external_groups},
           {"created_at", FormatTime(u.created_at)}};
 }
 

@@ -31,6 +31,13 @@ HttpResponse Api::CreateSession(Call& call) {
   if (st.ok()) st = ReadString(*body, "totp", totp, false, 16);
   if (!st.ok()) return ErrorResponse(st);
   auto normal = NormalizeEmail(email);
+  if (ctx_.config.local_passwords == LocalPasswords::kNone) {
+    (void)ctx_.store.AppendAudit(call.Audit("session.login_failed", "user/" + normal.value_or("?"),
+                                            {{"method", "password"},
+                                             {"reason", "local_passwords_disabled"}}));
+    return JsonError(403, "local_passwords_disabled",
+                     "password sign-in is turned off; use single sign-on");
+  }
   std::string account_key = "account:" + normal.value_or(email);
   std::string address_key = "address:" + call.client_ip.ToString();
 
@@ -53,27 +60,47 @@ HttpResponse Api::CreateSession(Call& call) {
     return JsonError(401, "invalid_credentials", "wrong email or password");
   }
   account_throttle_.RecordSuccess(account_key);
+  if (ctx_.config.local_passwords == LocalPasswords::kAdminsOnly && user->role != Role::kAdmin) {
+    (void)ctx_.store.AppendAudit(call.Audit("session.login_failed", "user/" + user->email,
+                                            {{"method", "password"},
+                                             {"reason", "local_passwords_disabled"}}));
+    return JsonError(403, "local_passwords_disabled",
+                     "password sign-in is turned off; use single sign-on");
+  }
 
-  std::string token = RandomToken(32);
-  Session session{HashToken(token), RandomToken(24), user->id, call.now,
-                  call.now + ctx_.config.session_ttl};
-  st = ctx_.store.CreateSession(session);
-  if (!st.ok()) return ErrorResponse(st);
-  call.caller = Caller{*user, session, false};
-  (void)ctx_.store.AppendAudit(call.Audit("session.create", "user/" + user->email));
-  ActivateOnSignIn(call);
-
-  auto r = JsonResponse(200, {{"token", token},
+  auto token = StartSession(call, *user, "password");
+  if (!token.ok()) return ErrorResponse(token.status());
+  const Session& session = call.caller->session;
+  auto r = JsonResponse(200, {{"token", *token},
                               {"csrf_token", session.csrf_token},
                               {"user", ToJson(*user)},
                               {"must_change_password", user->must_change_password},
                               {"expires_at", FormatTime(session.expires_at)}});
+  r.headers.emplace_back("Set-Cookie", SessionCookie(call, *token));
+  return r;
+}
+
+Result<std::string> Api::StartSession(Call& call, const User& user, const std::string& method,
+                                      nlohmann::json details) {
+  std::string token = RandomToken(32);
+  Session session{HashToken(token), RandomToken(24), user.id, call.now,
+                  call.now + ctx_.config.session_ttl};
+  session.method = method;
+  Status st = ctx_.store.CreateSession(session);
+  if (!st.ok()) return st;
+  call.caller = Caller{user, session, false};
+  details["method"] = method;
+  (void)ctx_.store.AppendAudit(call.Audit("session.create", "user/" + user.email, details));
+  ActivateOnSignIn(call);
+  return token;
+}
+
+std::string Api::SessionCookie(const Call& call, const std::string& token) const {
   std::string cookie = std::string("pinhole_session=") + token +
                        "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
                        std::to_string(ctx_.config.session_ttl.count());
   if (call.http.tls) cookie += "; Secure";
-  r.headers.emplace_back("Set-Cookie", cookie);
-  return r;
+  return cookie;
 }
 
 HttpResponse Api::DeleteSession(Call& call) {

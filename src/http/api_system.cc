@@ -21,7 +21,13 @@ HttpResponse Api::Info(Call& call) {
                               {"invitations", true},
                               {"email", ctx_.notifier && ctx_.notifier->options().email_enabled},
                               {"totp", false},
-                              {"sso", nlohmann::json::array()}}},
+                              {"sso", SsoFeatures()},
+                              {"local_passwords", ctx_.config.local_passwords == LocalPasswords::kAll
+                                                      ? "all"
+                                                      : ctx_.config.local_passwords ==
+                                                                LocalPasswords::kAdminsOnly
+                                                            ? "admins"
+                                                            : "none"}}},
                             {"backends", ctx_.controller.Backends()}});
 }
 

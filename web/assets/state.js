@@ -11,7 +11,7 @@ export const session = {
 
 export const server = {
   name: 'Pinhole',
-  features: { approval: false, schedule: false, invitations: false, totp: false, sso: [] },
+  features: { approval: false, schedule: false, invitations: false, totp: false, sso: [], local_passwords: 'all' },
   backends: ['nftables'],
 };
 

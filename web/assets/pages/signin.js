@@ -7,6 +7,19 @@ import { session, server, setMe, loadMe } from '../state.js';
 import { navigate, safeNext } from '../router.js';
 import { field, input, alertBox, messageOf, withBusy } from '../ui.js';
 
+// Why a single sign-on came back here (the callback's sso_error=...).
+const SSO_ERRORS = {
+  provider_error: 'The identity provider did not sign you in.',
+  provider_unavailable: 'The identity provider cannot be reached right now. Try again later.',
+  state_expired: 'The sign-in took too long. Start again.',
+  state_used: 'That sign-in link was already used. Start again.',
+  email_not_verified: 'Your identity provider has not verified your email address.',
+  no_email: 'Your identity provider did not share an email address.',
+  user_disabled: 'This account is disabled. Ask an administrator.',
+  provisioning_disabled: 'There is no account for you here yet. Ask an administrator.',
+  account_conflict: 'An account with your email signs in another way. Ask an administrator.',
+};
+
 export default async function signinPage(ctx) {
   const next = safeNext(ctx.query.get('next'));
   const notice = session.notice;
@@ -54,12 +67,32 @@ export default async function signinPage(ctx) {
     else navigate(next, { replace: true });
   });
 
+  const ssoError = ctx.query.get('sso_error');
+  const ssoAlert = ssoError
+    ? alertBox('error', SSO_ERRORS[ssoError] || `Single sign-on failed (${ssoError}). Start again.`)
+    : null;
+  const sso = (server.features.sso || []).map((p) => h('a', {
+    class: 'btn btn--ghost btn--block', 'data-sso': p.name,
+    href: `${p.login_url}?return_to=${encodeURIComponent(next)}`,
+  }, `Sign in with ${p.display_name}`));
+  // local_passwords: "all", "admins" (a break-glass form for admins) or "none".
+  const passwords = server.features.local_passwords || 'all';
+  let passwordPart = form;
+  if (passwords === 'none' && sso.length) passwordPart = null;
+  else if (passwords === 'admins' && sso.length) {
+    passwordPart = h('details', { class: 'auth-card__foot' },
+      h('summary', {}, 'Administrator sign-in with a password'), form);
+  }
+
   const card = h('section', { class: 'auth-card card', 'aria-labelledby': 'signin-title' },
     h('img', { src: '/assets/favicon.svg', alt: '', width: '48', height: '48', class: 'auth-card__logo' }),
     h('h1', { id: 'signin-title', class: 'auth-card__title', tabindex: '-1' }, `Sign in to ${server.name}`),
     h('p', { class: 'auth-card__lead' }, 'Open temporary network access for the address you are connecting from.'),
     notice ? alertBox('info', notice) : null,
-    form);
+    ssoAlert,
+    sso.length ? h('div', { class: 'form' }, ...sso) : null,
+    passwordPart);
   replace(ctx.view, h('div', { class: 'auth-page' }, card));
-  email.focus();
+  if (passwordPart === form) email.focus();
+  else if (sso.length) sso[0].focus();
 }
