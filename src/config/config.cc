@@ -305,6 +305,17 @@ Status ParseAuth(std::string_view src, const toml::table& t, Config& c) {
       } else {
         return r.Error("expected true, false or \"none\"");
       }
+    } else if (key == "credential_max_ttl") {
+      ASSIGN_OR_RETURN(c.credential_max_ttl, r.Duration());
+    } else if (key == "credential_default_ttl") {
+      ASSIGN_OR_RETURN(c.credential_default_ttl, r.Duration());
+    } else if (key == "sigv4_service") {
+      ASSIGN_OR_RETURN(c.sigv4_service, r.String());
+      bool ok = !c.sigv4_service.empty() && c.sigv4_service.size() <= 64 &&
+                std::all_of(c.sigv4_service.begin(), c.sigv4_service.end(), [](char ch) {
+                  return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-';
+                });
+      if (!ok) return r.Error("expected 1-64 characters of a-z, 0-9 and -");
     } else {
       return r.Error("unknown key");
     }

@@ -72,6 +72,13 @@ struct Config {
   // [auth]
   Seconds session_ttl{12 * 3600};
   LocalPasswords local_passwords = LocalPasswords::kAll;
+  // API tokens and access keys: the longest expiry a user may give one, and
+  // the default when they give none.
+  Seconds credential_max_ttl{365 * 86400};
+  Seconds credential_default_ttl{90 * 86400};
+  // SigV4-signed requests: the service name in their credential scope (AWS
+  // API Gateway's "execute-api" by default, so existing scripts work).
+  std::string sigv4_service = "execute-api";
   // [[oidc]]: single sign-on providers (see OidcProviderConfig).
   std::vector<OidcProviderConfig> oidc;
   // [tunnel]

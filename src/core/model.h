@@ -144,6 +144,9 @@ struct Policy {
   bool notify_admins = false;  // tell admins about auto-approved requests too
   std::optional<Schedule> schedule;  // absent: always
   bool may_outlive_window = false;   // else a lease ends when its window ends
+  // Its services are what POST /connection opens for its subjects (the
+  // "default grant" of scripts that name no service).
+  bool is_default = false;
 };
 
 enum class LeaseState {

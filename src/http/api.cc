@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "auth/credentials.h"
 #include "auth/tokens.h"
 #include "http/api_oidc.h"
 #include "http/client_ip.h"
@@ -93,6 +94,7 @@ HttpResponse ErrorResponse(const Status& status) {
 
 Api::Api(ApiContext ctx)
     : ctx_(ctx),
+      sigv4_(SigV4Options{.service = ctx.config.sigv4_service}),
       account_throttle_(ctx.clock, ThrottleOptions{.max_failures = 5}),
       address_throttle_(ctx.clock, ThrottleOptions{.max_failures = 30}) {
   // A store that cannot keep a secret cannot sign links either; links then
@@ -155,6 +157,18 @@ Api::Api(ApiContext ctx)
   Route("POST", "/api/v1/password-links/{token}", A::kPublic, &Api::UsePasswordLink);
   Route("GET", "/api/v1/outbox", A::kAdmin, &Api::ListOutbox);
 
+  Route("POST", "/api/v1/me/tokens", A::kSignedIn, &Api::CreateToken);
+  Route("GET", "/api/v1/me/tokens", A::kSignedIn, &Api::ListMyCredentials);
+  Route("DELETE", "/api/v1/me/tokens/{id}", A::kSignedIn, &Api::DeleteMyCredential);
+  Route("POST", "/api/v1/me/access-keys", A::kSignedIn, &Api::CreateAccessKey);
+  Route("GET", "/api/v1/me/access-keys", A::kSignedIn, &Api::ListMyCredentials);
+  Route("DELETE", "/api/v1/me/access-keys/{id}", A::kSignedIn, &Api::DeleteMyCredential);
+  Route("GET", "/api/v1/credentials", A::kAdmin, &Api::ListAllCredentials);
+  Route("DELETE", "/api/v1/credentials/{id}", A::kAdmin, &Api::DeleteAnyCredential);
+  // The compatibility endpoint of scripts written for AWS-style gateways.
+  Route("POST", "/connection", A::kSignedIn, &Api::OpenConnection);
+  Route("DELETE", "/connection", A::kSignedIn, &Api::CloseConnection);
+
   Route("GET", "/api/v1/audit", A::kAdmin, &Api::ListAudit);
   // Tunnels arrive as WebSocket upgrades (TunnelService); a plain GET gets a hint.
   Route("GET", "/api/v1/tunnel", A::kPublic, &Api::TunnelWithoutUpgrade);
@@ -203,25 +217,33 @@ Result<Caller> Api::Authenticate(const HttpRequest& request, Time now) {
   Caller caller;
   std::string token;
   std::string auth = request.Header("authorization");
-  if (!auth.empty()) {
-    if (auth.size() < 8 || strncasecmp(auth.c_str(), "Bearer ", 7) != 0) return unauthenticated;
-    token = auth.substr(7);
+  if (IsSigV4Authorization(auth)) {
+    ASSIGN_OR_RETURN(caller, AuthenticateCredential(request, now, ""));
   } else {
-    token = CookieValue(request.Header("cookie"), kSessionCookie);
-    caller.via_cookie = true;
+    if (!auth.empty()) {
+      if (auth.size() < 8 || strncasecmp(auth.c_str(), "Bearer ", 7) != 0) return unauthenticated;
+      token = auth.substr(7);
+    } else {
+      token = CookieValue(request.Header("cookie"), kSessionCookie);
+      caller.via_cookie = true;
+    }
+    if (token.empty() || token.size() > 256) return unauthenticated;
+    if (!caller.via_cookie && IsApiToken(token)) {
+      ASSIGN_OR_RETURN(caller, AuthenticateCredential(request, now, token));
+    } else {
+      auto session = ctx_.store.FindSession(HashToken(token));
+      if (!session.ok() || session->expires_at <= now) return unauthenticated;
+      auto user = ctx_.store.GetUser(session->user_id);
+      if (!user.ok() || user->disabled) return unauthenticated;
+      if (caller.via_cookie && IsWrite(request.method) &&
+          !ConstantTimeEquals(request.Header("x-csrf-token"), session->csrf_token)) {
+        return Status::Denied("csrf_token_invalid",
+                              "cookie-authenticated writes need the X-CSRF-Token header from sign-in");
+      }
+      caller.user = std::move(user).value();
+      caller.session = std::move(session).value();
+    }
   }
-  if (token.empty() || token.size() > 256) return unauthenticated;
-  auto session = ctx_.store.FindSession(HashToken(token));
-  if (!session.ok() || session->expires_at <= now) return unauthenticated;
-  auto user = ctx_.store.GetUser(session->user_id);
-  if (!user.ok() || user->disabled) return unauthenticated;
-  if (caller.via_cookie && IsWrite(request.method) &&
-      !ConstantTimeEquals(request.Header("x-csrf-token"), session->csrf_token)) {
-    return Status::Denied("csrf_token_invalid",
-                          "cookie-authenticated writes need the X-CSRF-Token header from sign-in");
-  }
-  caller.user = std::move(user).value();
-  caller.session = std::move(session).value();
   // Groups the identity provider asserted count like store groups in
   // policy checks.
   for (const auto& g : caller.user.external_groups) {

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "auth/sigv4_verify.h"
 #include "auth/throttle.h"
 #include "config/config.h"
 #include "control/controller.h"
@@ -53,8 +54,11 @@ struct ApiContext {
 // The signed-in principal of a request.
 struct Caller {
   User user;
-  Session session;
+  Session session;  // for an API token or access key: an empty stand-in
   bool via_cookie = false;
+  // Set when the request was made with an API token or a SigV4 access key
+  // rather than a sign-in session.
+  std::optional<Credential> credential;
   bool is_admin() const { return user.role == Role::kAdmin; }
 };
 
@@ -192,6 +196,20 @@ class Api {
   // Ends every live lease matching `match` (user deleted/disabled, policy deleted).
   void RevokeLeases(const Call& call, const std::function<bool(const Lease&)>& match,
                     const std::string& why);
+  // API tokens and access keys (api_credentials.cc).
+  HttpResponse CreateToken(Call& call);
+  HttpResponse CreateAccessKey(Call& call);
+  HttpResponse ListMyCredentials(Call& call);
+  HttpResponse DeleteMyCredential(Call& call);
+  HttpResponse ListAllCredentials(Call& call);
+  HttpResponse DeleteAnyCredential(Call& call);
+  HttpResponse CreateCredential(Call& call, std::string_view kind);
+  // The caller of a request with an API token or a SigV4 signature.
+  Result<Caller> AuthenticateCredential(const HttpRequest& request, Time now,
+                                        const std::string& bearer);
+  // POST/DELETE /connection (api_connection.cc).
+  HttpResponse OpenConnection(Call& call);
+  HttpResponse CloseConnection(Call& call);
   // System (api_system.cc)
   HttpResponse Healthz(Call& call);
   HttpResponse Info(Call& call);
@@ -206,6 +224,7 @@ class Api {
   ApiContext ctx_;
   std::string link_key_;  // signs emailed links (Store secret "link_key")
   Router router_;
+  SigV4Verifier sigv4_;
   LoginThrottle account_throttle_;
   LoginThrottle address_throttle_;
   std::unique_ptr<OidcState> oidc_;

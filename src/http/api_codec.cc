@@ -182,7 +182,8 @@ json ToJson(const Policy& p) {
           {"activate_on", ToString(p.activate_on)},
           {"notify_admins", p.notify_admins},
           {"schedule", p.schedule ? ScheduleJson(*p.schedule) : json(nullptr)},
-          {"may_outlive_window", p.may_outlive_window}};
+          {"may_outlive_window", p.may_outlive_window},
+          {"default", p.is_default}};
 }
 
 Status ApplyUserFields(const json& body, User& out) {
@@ -277,7 +278,7 @@ Status ApplyPolicyFields(const json& body, Policy& out) {
   RETURN_IF_ERROR(
       CheckKeys(body, {"name", "users", "groups", "services", "access_groups", "default_duration",
                        "max_duration", "recipients", "min_prefix", "approval", "activate_on",
-                       "notify_admins", "schedule", "may_outlive_window"}));
+                       "notify_admins", "schedule", "may_outlive_window", "default"}));
   Policy p = out;
   RETURN_IF_ERROR(ReadString(body, "name", p.name, p.id == 0));
   RETURN_IF_ERROR(CheckName(p.name, "name"));
@@ -340,6 +341,7 @@ Status ApplyPolicyFields(const json& body, Policy& out) {
   }
   RETURN_IF_ERROR(ReadBool(body, "notify_admins", p.notify_admins));
   RETURN_IF_ERROR(ReadBool(body, "may_outlive_window", p.may_outlive_window));
+  RETURN_IF_ERROR(ReadBool(body, "default", p.is_default));
   if (auto it = body.find("schedule"); it != body.end()) {
     if (it->is_null()) {
       p.schedule.reset();

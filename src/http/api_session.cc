@@ -183,6 +183,10 @@ HttpResponse Api::GetMyGrants(Call& call) {
 }
 
 HttpResponse Api::ChangePassword(Call& call) {
+  if (call.caller->credential) {
+    return JsonError(403, "session_required",
+                     "a password is changed from a signed-in session, not with a token or key");
+  }
   auto body = ParseJsonObject(call.http.body);
   if (!body.ok()) return ErrorResponse(body.status());
   std::string current, fresh;

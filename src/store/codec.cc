@@ -123,6 +123,7 @@ std::string EncodePolicySpec(const Policy& p) {
       {"activate_on", ToString(p.activate_on)},
       {"notify_admins", p.notify_admins},
       {"may_outlive_window", p.may_outlive_window},
+      {"default", p.is_default},
   };
   if (p.schedule) j["schedule"] = EncodeSchedule(*p.schedule);
   return j.dump();
@@ -162,6 +163,7 @@ Status DecodePolicySpec(std::string_view text, Policy& p) {
     }
     out.notify_admins = j.value("notify_admins", d.notify_admins);
     out.may_outlive_window = j.value("may_outlive_window", d.may_outlive_window);
+    out.is_default = j.value("default", d.is_default);
     if (auto it = j.find("schedule"); it != j.end() && !it->is_null()) {
       auto schedule = DecodeSchedule(*it);
       if (!schedule.ok()) return schedule.status();

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "enforce/aws/errors.h"
-#include "enforce/aws/query.h"
+#include "sigv4/query.h"
 #include "enforce/aws/xml.h"
 
 namespace pinhole::aws {

@@ -25,7 +25,7 @@
 #include "core/clock.h"
 #include "core/result.h"
 #include "enforce/aws/http_transport.h"
-#include "enforce/aws/sigv4.h"
+#include "sigv4/sigv4.h"
 
 namespace pinhole::aws {
 

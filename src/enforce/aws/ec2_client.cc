@@ -9,8 +9,8 @@
 
 #include "core/cidr.h"
 #include "enforce/aws/errors.h"
-#include "enforce/aws/query.h"
-#include "enforce/aws/sigv4.h"
+#include "sigv4/query.h"
+#include "sigv4/sigv4.h"
 
 namespace pinhole::aws {
 namespace {

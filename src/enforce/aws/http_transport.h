@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "core/result.h"
-#include "enforce/aws/sigv4.h"
+#include "sigv4/sigv4.h"
 
 namespace pinhole::aws {
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "enforce/aws/http_transport.h"
-#include "enforce/aws/query.h"
+#include "sigv4/query.h"
 
 namespace pinhole::aws::testing {
 

@@ -1,4 +1,4 @@
-#include "enforce/aws/query.h"
+#include "sigv4/query.h"
 
 namespace pinhole::aws {
 namespace {

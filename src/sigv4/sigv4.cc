@@ -1,4 +1,4 @@
-#include "enforce/aws/sigv4.h"
+#include "sigv4/sigv4.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -9,7 +9,7 @@
 #include <cctype>
 #include <map>
 
-#include "enforce/aws/query.h"
+#include "sigv4/query.h"
 
 namespace pinhole::aws {
 namespace {
