@@ -305,6 +305,11 @@ Status ParseAuth(std::string_view src, const toml::table& t, Config& c) {
       } else {
         return r.Error("expected true, false or \"none\"");
       }
+    } else if (key == "lockout_after") {
+      ASSIGN_OR_RETURN(int64_t n, r.Integer(0, 1000));
+      c.lockout_after = static_cast<int>(n);
+    } else if (key == "lockout_for") {
+      ASSIGN_OR_RETURN(c.lockout_for, r.Duration());
     } else if (key == "credential_max_ttl") {
       ASSIGN_OR_RETURN(c.credential_max_ttl, r.Duration());
     } else if (key == "credential_default_ttl") {

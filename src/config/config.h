@@ -72,6 +72,10 @@ struct Config {
   // [auth]
   Seconds session_ttl{12 * 3600};
   LocalPasswords local_passwords = LocalPasswords::kAll;
+  // Lockout: after this many consecutive failed sign-ins an account is
+  // locked for lockout_for (0 = never), until then or an admin's unlock.
+  int lockout_after = 10;
+  Seconds lockout_for{30 * 60};
   // API tokens and access keys: the longest expiry a user may give one, and
   // the default when they give none.
   Seconds credential_max_ttl{365 * 86400};

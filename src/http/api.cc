@@ -157,6 +157,15 @@ Api::Api(ApiContext ctx)
   Route("POST", "/api/v1/password-links/{token}", A::kPublic, &Api::UsePasswordLink);
   Route("GET", "/api/v1/outbox", A::kAdmin, &Api::ListOutbox);
 
+  Route("GET", "/api/v1/me/mfa", A::kSignedIn, &Api::GetMyMfa);
+  Route("DELETE", "/api/v1/me/mfa", A::kSignedIn, &Api::DeleteMyMfa);
+  Route("POST", "/api/v1/me/mfa/totp", A::kSignedIn, &Api::StartTotpEnrolment);
+  Route("POST", "/api/v1/me/mfa/totp/confirm", A::kSignedIn, &Api::ConfirmTotpEnrolment);
+  Route("POST", "/api/v1/me/mfa/recovery-codes", A::kSignedIn, &Api::RegenerateRecoveryCodes);
+  Route("DELETE", "/api/v1/users/{id}/mfa", A::kAdmin, &Api::ResetUserMfa);
+  Route("POST", "/api/v1/users/{id}/unlock", A::kAdmin, &Api::UnlockUser);
+  Route("GET", "/api/v1/settings/mfa", A::kAdmin, &Api::GetMfaSettings);
+  Route("PUT", "/api/v1/settings/mfa", A::kAdmin, &Api::PutMfaSettings);
   Route("POST", "/api/v1/me/tokens", A::kSignedIn, &Api::CreateToken);
   Route("GET", "/api/v1/me/tokens", A::kSignedIn, &Api::ListMyCredentials);
   Route("DELETE", "/api/v1/me/tokens/{id}", A::kSignedIn, &Api::DeleteMyCredential);
@@ -205,6 +214,13 @@ void Api::Route(const char* method, const char* pattern, Access access, Handler 
                   if (call.caller->user.must_change_password && !password_route) {
                     return JsonError(403, "password_change_required",
                                      "change your password first (POST /api/v1/me/password)");
+                  }
+                  // Likewise a session that must first set up a second factor.
+                  bool mfa_route = req.path == "/api/v1/me" || req.path == "/api/v1/session" ||
+                                   req.path.rfind("/api/v1/me/mfa", 0) == 0;
+                  if (call.caller->session.mfa_enrolment_only && !mfa_route) {
+                    return JsonError(403, "mfa_enrolment_required",
+                                     "set up a second factor first (POST /api/v1/me/mfa/totp)");
                   }
                 }
                 return (this->*handler)(call);

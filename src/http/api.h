@@ -103,7 +103,8 @@ class Api {
   // ...), audits session.create (with `details`), sets call.caller and
   // opens leases waiting for this sign-in. Returns the bearer token.
   Result<std::string> StartSession(Call& call, const User& user, const std::string& method,
-                                   nlohmann::json details = nlohmann::json::object());
+                                   nlohmann::json details = nlohmann::json::object(),
+                                   bool mfa_enrolment_only = false);
   // The Set-Cookie value carrying a session token.
   std::string SessionCookie(const Call& call, const std::string& token) const;
   // OIDC single sign-on (api_oidc.cc).
@@ -115,6 +116,24 @@ class Api {
   HttpResponse GetMe(Call& call);
   HttpResponse GetMyGrants(Call& call);
   HttpResponse ChangePassword(Call& call);
+  // Second factors (api_mfa.cc).
+  bool MfaRequired(const User& user);
+  // After a good password: the session method ("password", "password+totp",
+  // "password+recovery"), or 401 mfa_required / invalid_totp / totp_reused /
+  // invalid_recovery_code.
+  Result<std::string> SecondFactor(Call& call, const User& user, const std::string& totp,
+                                   const std::string& recovery_code);
+  HttpResponse GetMyMfa(Call& call);
+  HttpResponse StartTotpEnrolment(Call& call);
+  HttpResponse ConfirmTotpEnrolment(Call& call);
+  HttpResponse DeleteMyMfa(Call& call);
+  HttpResponse RegenerateRecoveryCodes(Call& call);
+  HttpResponse ResetUserMfa(Call& call);
+  HttpResponse GetMfaSettings(Call& call);
+  HttpResponse PutMfaSettings(Call& call);
+  // The user named by the {id} parameter (id or email).
+  Result<User> FindUserParam(const Call& call);
+  HttpResponse UnlockUser(Call& call);
   // Admin objects (api_admin.cc)
   HttpResponse CreateUser(Call& call);
   HttpResponse ListUsers(Call& call);

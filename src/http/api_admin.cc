@@ -243,6 +243,20 @@ HttpResponse Api::CreateUser(Call& call) {
 HttpResponse Api::ListUsers(Call& call) { return ListObjects<User>(ctx_.store); }
 HttpResponse Api::GetUser(Call& call) { return GetObject<User>(ctx_.store, call); }
 
+Result<User> Api::FindUserParam(const Call& call) {
+  return Lookup<User>(ctx_.store, call.Param("id"));
+}
+
+HttpResponse Api::UnlockUser(Call& call) {
+  auto user = FindUserParam(call);
+  if (!user.ok()) return ErrorResponse(user.status());
+  AuditEntry audit = call.Audit("user.unlock", "user/" + user->email,
+                                {{"failed_logins", user->failed_logins}});
+  Status st = ctx_.store.ResetLoginFailures(user->id, &audit);
+  if (!st.ok()) return ErrorResponse(st);
+  return JsonResponse(200, ToJson(*ctx_.store.GetUser(user->id)));
+}
+
 HttpResponse Api::UpdateUser(Call& call) {
   std::string generated;
   std::optional<std::vector<std::string>> groups;

@@ -145,6 +145,9 @@ json ToJson(const User& u) {
           {"groups", u.groups},
           {"source", u.source},
           {"external_groups", u.external_groups},
+          {"mfa_enabled", u.mfa_enabled},
+          {"failed_logins", u.failed_logins},
+          {"locked_until", u.locked_until ? json(FormatTime(*u.locked_until)) : json(nullptr)},
           {"created_at", FormatTime(u.created_at)}};
 }
 

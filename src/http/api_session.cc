@@ -24,11 +24,12 @@ HttpResponse TooManyAttempts(Millis retry_after) {
 HttpResponse Api::CreateSession(Call& call) {
   auto body = ParseJsonObject(call.http.body);
   if (!body.ok()) return ErrorResponse(body.status());
-  std::string email, password, totp;
-  Status st = CheckKeys(*body, {"email", "password", "totp"});
+  std::string email, password, totp, recovery_code;
+  Status st = CheckKeys(*body, {"email", "password", "totp", "recovery_code"});
   if (st.ok()) st = ReadString(*body, "email", email, true, 254);
   if (st.ok()) st = ReadString(*body, "password", password, true);
   if (st.ok()) st = ReadString(*body, "totp", totp, false, 16);
+  if (st.ok()) st = ReadString(*body, "recovery_code", recovery_code, false, 32);
   if (!st.ok()) return ErrorResponse(st);
   auto normal = NormalizeEmail(email);
   if (ctx_.config.local_passwords == LocalPasswords::kNone) {
@@ -46,20 +47,50 @@ HttpResponse Api::CreateSession(Call& call) {
   if (wait > Millis(0)) return TooManyAttempts(wait);
 
   Result<User> user = normal ? ctx_.store.FindUser(*normal) : Result<User>(Status::NotFound(""));
+  // A failed attempt counts against the address, the account name and (for
+  // an existing account) its lockout; it is audited with why it failed.
+  auto refuse = [&](const std::string& reason, HttpResponse response) {
+    ++logins_failed_;
+    account_throttle_.RecordFailure(account_key);
+    address_throttle_.RecordFailure(address_key);
+    (void)ctx_.store.AppendAudit(call.Audit("session.login_failed", "user/" + normal.value_or("?"),
+                                            {{"email", email.substr(0, 254)},
+                                             {"method", "password"},
+                                             {"reason", reason}}));
+    if (user.ok() && reason != "locked" && ctx_.config.lockout_after > 0) {
+      auto after = ctx_.store.RecordLoginFailure(user->id, call.now, ctx_.config.lockout_after,
+                                                 ctx_.config.lockout_for);
+      if (after.ok() && after->failed_logins == ctx_.config.lockout_after) {
+        (void)ctx_.store.AppendAudit(
+            call.Audit("user.locked", "user/" + user->email,
+                       {{"failed_logins", after->failed_logins},
+                        {"until", FormatTime(*after->locked_until)}}));
+      }
+    }
+    return response;
+  };
+  if (user.ok() && user->locked_until && *user->locked_until > call.now) {
+    return refuse("locked",
+                  JsonError(403, "account_locked",
+                            "this account is locked after too many failed sign-ins until " +
+                                FormatTime(*user->locked_until) + "; an admin can unlock it"));
+  }
   // Verify against a fixed hash when the user is unknown, so that timing does
   // not tell which emails exist.
   static const std::string kDecoyHash = HashPassword("decoy password").value();
   bool good = VerifyPassword(password, user.ok() ? user->password_hash : kDecoyHash) && user.ok() &&
               !user->disabled;
   if (!good) {
-    ++logins_failed_;
-    account_throttle_.RecordFailure(account_key);
-    address_throttle_.RecordFailure(address_key);
-    (void)ctx_.store.AppendAudit(call.Audit("session.login_failed", "user/" + normal.value_or("?"),
-                                            {{"email", email.substr(0, 254)}}));
-    return JsonError(401, "invalid_credentials", "wrong email or password");
+    std::string reason = !user.ok() ? "unknown_user" : user->disabled ? "disabled" : "bad_password";
+    return refuse(reason, JsonError(401, "invalid_credentials", "wrong email or password"));
+  }
+  auto method = SecondFactor(call, *user, totp, recovery_code);
+  if (!method.ok()) {
+    return refuse(method.status().reason(),
+                  JsonError(401, method.status().reason(), method.status().message()));
   }
   account_throttle_.RecordSuccess(account_key);
+  if (user->failed_logins > 0) (void)ctx_.store.ResetLoginFailures(user->id, nullptr);
   if (ctx_.config.local_passwords == LocalPasswords::kAdminsOnly && user->role != Role::kAdmin) {
     (void)ctx_.store.AppendAudit(call.Audit("session.login_failed", "user/" + user->email,
                                             {{"method", "password"},
@@ -68,24 +99,30 @@ HttpResponse Api::CreateSession(Call& call) {
                      "password sign-in is turned off; use single sign-on");
   }
 
-  auto token = StartSession(call, *user, "password");
+  // Required to have a second factor but without one yet: the session is
+  // good for setting it up and nothing else.
+  const bool enrol = *method == "password" && MfaRequired(*user);
+  auto token = StartSession(call, *user, *method, nlohmann::json::object(), enrol);
   if (!token.ok()) return ErrorResponse(token.status());
   const Session& session = call.caller->session;
   auto r = JsonResponse(200, {{"token", *token},
                               {"csrf_token", session.csrf_token},
                               {"user", ToJson(*user)},
                               {"must_change_password", user->must_change_password},
+                              {"mfa_enrolment_required", enrol},
                               {"expires_at", FormatTime(session.expires_at)}});
   r.headers.emplace_back("Set-Cookie", SessionCookie(call, *token));
   return r;
 }
 
 Result<std::string> Api::StartSession(Call& call, const User& user, const std::string& method,
-                                      nlohmann::json details) {
+                                      nlohmann::json details, bool mfa_enrolment_only) {
   std::string token = RandomToken(32);
   Session session{HashToken(token), RandomToken(24), user.id, call.now,
                   call.now + ctx_.config.session_ttl};
   session.method = method;
+  session.mfa_enrolment_only = mfa_enrolment_only;
+  if (mfa_enrolment_only) details["mfa_enrolment_only"] = true;
   Status st = ctx_.store.CreateSession(session);
   if (!st.ok()) return st;
   call.caller = Caller{user, session, false};

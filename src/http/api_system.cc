@@ -20,7 +20,7 @@ HttpResponse Api::Info(Call& call) {
                               {"schedule", true},
                               {"invitations", true},
                               {"email", ctx_.notifier && ctx_.notifier->options().email_enabled},
-                              {"totp", false},
+                              {"totp", true},
                               {"sso", SsoFeatures()},
                               {"local_passwords", ctx_.config.local_passwords == LocalPasswords::kAll
                                                       ? "all"
