@@ -305,6 +305,24 @@ Status ParseAuth(std::string_view src, const toml::table& t, Config& c) {
       } else {
         return r.Error("expected true, false or \"none\"");
       }
+    } else if (key == "htpasswd") {
+      const toml::table* h = node.as_table();
+      if (h == nullptr) return r.Error("expected a table [auth.htpasswd]");
+      for (const auto& [hk, hnode] : *h) {
+        Reader hr(src, "auth.htpasswd", hk.str(), hnode);
+        if (hk.str() == "file") {
+          ASSIGN_OR_RETURN(c.htpasswd_file, hr.NonEmptyString());
+        } else if (hk.str() == "group_file") {
+          ASSIGN_OR_RETURN(c.htpasswd_group_file, hr.NonEmptyString());
+        } else if (hk.str() == "email_domain") {
+          ASSIGN_OR_RETURN(c.htpasswd_email_domain, hr.NonEmptyString());
+        } else {
+          return hr.Error("unknown key");
+        }
+      }
+      if (c.htpasswd_file.empty() && !c.htpasswd_group_file.empty()) {
+        return r.Error("group_file needs file");
+      }
     } else if (key == "lockout_after") {
       ASSIGN_OR_RETURN(int64_t n, r.Integer(0, 1000));
       c.lockout_after = static_cast<int>(n);

@@ -72,6 +72,12 @@ struct Config {
   // [auth]
   Seconds session_ttl{12 * 3600};
   LocalPasswords local_passwords = LocalPasswords::kAll;
+  // [auth.htpasswd]: users (and groups) from Apache htpasswd/group files.
+  // A file user "alice" signs in as "alice" and is known to Pinhole as
+  // alice@<htpasswd_email_domain> (a name with '@' is used as it is).
+  std::string htpasswd_file;
+  std::string htpasswd_group_file;
+  std::string htpasswd_email_domain = "htpasswd.local";
   // Lockout: after this many consecutive failed sign-ins an account is
   // locked for lockout_for (0 = never), until then or an admin's unlock.
   int lockout_after = 10;

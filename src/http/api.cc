@@ -95,6 +95,11 @@ HttpResponse ErrorResponse(const Status& status) {
 Api::Api(ApiContext ctx)
     : ctx_(ctx),
       sigv4_(SigV4Options{.service = ctx.config.sigv4_service}),
+      htpasswd_(ctx.config.htpasswd_file.empty()
+                    ? nullptr
+                    : std::make_unique<HtpasswdDirectory>(ctx.config.htpasswd_file,
+                                                          ctx.config.htpasswd_group_file,
+                                                          ctx.clock)),
       account_throttle_(ctx.clock, ThrottleOptions{.max_failures = 5}),
       address_throttle_(ctx.clock, ThrottleOptions{.max_failures = 30}) {
   // A store that cannot keep a secret cannot sign links either; links then
@@ -164,6 +169,7 @@ Api::Api(ApiContext ctx)
   Route("POST", "/api/v1/me/mfa/recovery-codes", A::kSignedIn, &Api::RegenerateRecoveryCodes);
   Route("DELETE", "/api/v1/users/{id}/mfa", A::kAdmin, &Api::ResetUserMfa);
   Route("POST", "/api/v1/users/{id}/unlock", A::kAdmin, &Api::UnlockUser);
+  Route("GET", "/api/v1/identity/htpasswd", A::kAdmin, &Api::GetHtpasswdStatus);
   Route("GET", "/api/v1/settings/mfa", A::kAdmin, &Api::GetMfaSettings);
   Route("PUT", "/api/v1/settings/mfa", A::kAdmin, &Api::PutMfaSettings);
   Route("POST", "/api/v1/me/tokens", A::kSignedIn, &Api::CreateToken);
@@ -260,14 +266,12 @@ Result<Caller> Api::Authenticate(const HttpRequest& request, Time now) {
       caller.session = std::move(session).value();
     }
   }
-  // Groups the identity provider asserted count like store groups in
-  // policy checks.
-  for (const auto& g : caller.user.external_groups) {
-    if (std::find(caller.user.groups.begin(), caller.user.groups.end(), g) ==
-        caller.user.groups.end()) {
-      caller.user.groups.push_back(g);
-    }
+  // The file is the authority for its users: one removed from it is out.
+  if (caller.user.source == "htpasswd" &&
+      (htpasswd_ == nullptr || !htpasswd_->Find(caller.user.subject))) {
+    return unauthenticated;
   }
+  AddIdentityGroups(caller.user);
   return caller;
 }
 

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "auth/htpasswd.h"
 #include "auth/sigv4_verify.h"
 #include "auth/throttle.h"
 #include "config/config.h"
@@ -134,6 +135,12 @@ class Api {
   // The user named by the {id} parameter (id or email).
   Result<User> FindUserParam(const Call& call);
   HttpResponse UnlockUser(Call& call);
+  // htpasswd (api_htpasswd.cc): the store user of a file entry whose
+  // password was just verified (found by subject, or provisioned), and the
+  // groups an identity source adds to a user (OIDC claim, group file).
+  Result<User> HtpasswdUser(Call& call, const HtpasswdEntry& entry);
+  void AddIdentityGroups(User& user);
+  HttpResponse GetHtpasswdStatus(Call& call);
   // Admin objects (api_admin.cc)
   HttpResponse CreateUser(Call& call);
   HttpResponse ListUsers(Call& call);
@@ -244,6 +251,7 @@ class Api {
   std::string link_key_;  // signs emailed links (Store secret "link_key")
   Router router_;
   SigV4Verifier sigv4_;
+  std::unique_ptr<HtpasswdDirectory> htpasswd_;  // null without [auth.htpasswd]
   LoginThrottle account_throttle_;
   LoginThrottle address_throttle_;
   std::unique_ptr<OidcState> oidc_;

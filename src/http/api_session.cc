@@ -46,7 +46,14 @@ HttpResponse Api::CreateSession(Call& call) {
                          account_throttle_.RetryAfter(account_key));
   if (wait > Millis(0)) return TooManyAttempts(wait);
 
+  // A name in the htpasswd file signs in against the file, unless Pinhole
+  // has its own (local or SSO) account of that address: a file entry never
+  // shadows or takes over one.
   Result<User> user = normal ? ctx_.store.FindUser(*normal) : Result<User>(Status::NotFound(""));
+  std::optional<HtpasswdEntry> file_entry =
+      htpasswd_ != nullptr && !(user.ok() && user->source != "htpasswd") ? htpasswd_->Find(email)
+                                                                         : std::nullopt;
+  if (file_entry) user = ctx_.store.FindUserBySubject("htpasswd", email);
   // A failed attempt counts against the address, the account name and (for
   // an existing account) its lockout; it is audited with why it failed.
   auto refuse = [&](const std::string& reason, HttpResponse response) {
@@ -78,8 +85,21 @@ HttpResponse Api::CreateSession(Call& call) {
   // Verify against a fixed hash when the user is unknown, so that timing does
   // not tell which emails exist.
   static const std::string kDecoyHash = HashPassword("decoy password").value();
-  bool good = VerifyPassword(password, user.ok() ? user->password_hash : kDecoyHash) && user.ok() &&
-              !user->disabled;
+  bool good;
+  if (file_entry) {
+    good = VerifyHtpasswdPassword(password, file_entry->hash);
+    if (good && !user.ok()) {
+      user = HtpasswdUser(call, *file_entry);
+      if (!user.ok()) {
+        return refuse(user.status().reason(),
+                      JsonError(403, user.status().reason(), user.status().message()));
+      }
+    }
+    good = good && user.ok() && !user->disabled;
+  } else {
+    good = VerifyPassword(password, user.ok() ? user->password_hash : kDecoyHash) && user.ok() &&
+           !user->disabled;
+  }
   if (!good) {
     std::string reason = !user.ok() ? "unknown_user" : user->disabled ? "disabled" : "bad_password";
     return refuse(reason, JsonError(401, "invalid_credentials", "wrong email or password"));
@@ -232,6 +252,11 @@ HttpResponse Api::ChangePassword(Call& call) {
   if (st.ok()) st = ReadString(*body, "new", fresh, true);
   if (!st.ok()) return ErrorResponse(st);
   User user = call.caller->user;
+  if (user.source != "local") {
+    return JsonError(403, "password_managed_elsewhere",
+                     "this account's password is kept by its " + user.source +
+                         " source, not by Pinhole");
+  }
   if (!VerifyPassword(current, user.password_hash)) {
     return JsonError(403, "invalid_credentials", "the current password is wrong");
   }

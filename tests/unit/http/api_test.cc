@@ -443,7 +443,7 @@ TEST_F(ApiTest, InfoIsPublicAndNamesFeaturesAndBackends) {
   EXPECT_EQ(info["features"]["schedule"], true);
   EXPECT_EQ(info["features"]["invitations"], true);
   EXPECT_EQ(info["features"]["email"], false);  // no notifier here
-  EXPECT_EQ(info["features"]["totp"], false);
+  EXPECT_EQ(info["features"]["totp"], true);
   EXPECT_FALSE(info.contains("version"));
 }
 
