@@ -1,5 +1,8 @@
 #include "auth/password.h"
 
+#include <cctype>
+#include <unordered_set>
+
 #include <argon2.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -7,6 +10,8 @@
 #include <charconv>
 #include <cstdlib>
 #include <vector>
+
+extern const char kCommonPasswordsText[];  // generated from data/common-passwords.txt
 
 namespace pinhole {
 namespace {
@@ -86,6 +91,36 @@ bool VerifyPassword(std::string_view password, std::string_view encoded_hash) {
   return rc == ARGON2_OK;
 }
 
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+const std::unordered_set<std::string>& CommonPasswords() {
+  static const std::unordered_set<std::string> list = [] {
+    std::unordered_set<std::string> out;
+    std::string_view text(kCommonPasswordsText);
+    while (!text.empty()) {
+      auto nl = text.find('\n');
+      std::string_view line = text.substr(0, nl);
+      if (!line.empty() && !line.starts_with("# ")) out.insert(Lower(line));
+      if (nl == std::string_view::npos) break;
+      text.remove_prefix(nl + 1);
+    }
+    return out;
+  }();
+  return list;
+}
+
+}  // namespace
+
+bool IsCommonPassword(std::string_view password) {
+  return CommonPasswords().contains(Lower(password));
+}
+
 Status CheckPasswordPolicy(std::string_view password) {
   if (password.size() < kMinPasswordBytes) {
     return Status::Invalid("weak_password", "a password needs at least " +
@@ -94,6 +129,10 @@ Status CheckPasswordPolicy(std::string_view password) {
   if (password.size() > kMaxPasswordBytes) {
     return Status::Invalid("weak_password", "a password may have at most " +
                                                 std::to_string(kMaxPasswordBytes) + " bytes");
+  }
+  if (IsCommonPassword(password)) {
+    return Status::Invalid("weak_password",
+                           "this password is on the list of common passwords; choose another");
   }
   return Status::Ok();
 }

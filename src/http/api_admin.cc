@@ -287,6 +287,11 @@ HttpResponse Api::UpdateUser(Call& call) {
     RevokeLeases(
         call, [&](const Lease& l) { return l.owner == email; }, "user disabled");
   }
+  // A password set by an admin ends the sessions made with the old one.
+  if (call.http.body.find("\"password\"") != std::string::npos ||
+      call.http.body.find("\"generate_password\"") != std::string::npos) {
+    (void)ctx_.store.DeleteUserSessions(j["id"].get<Id>());
+  }
   if (!generated.empty()) j["generated_password"] = generated;
   r.body = j.dump();
   return r;

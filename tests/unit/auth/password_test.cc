@@ -62,7 +62,7 @@ TEST(PasswordTest, Policy) {
   EXPECT_EQ(CheckPasswordPolicy("short").reason(), "weak_password");
   EXPECT_EQ(CheckPasswordPolicy("123456789").reason(), "weak_password");
   EXPECT_EQ(CheckPasswordPolicy("").code(), Code::kInvalidArgument);
-  EXPECT_TRUE(CheckPasswordPolicy("1234567890").ok());
+  EXPECT_TRUE(CheckPasswordPolicy("q8v!w2m#z0").ok());
   EXPECT_TRUE(CheckPasswordPolicy(std::string(1024, 'x')).ok());
   EXPECT_EQ(CheckPasswordPolicy(std::string(1025, 'x')).reason(), "weak_password");
 }
@@ -85,6 +85,24 @@ TEST(PasswordTest, GeneratedPasswords) {
   EXPECT_EQ(seen.size(), 200u);
   // 4000 draws from a 56-letter alphabet reach every letter with overwhelming probability.
   EXPECT_EQ(chars.size(), 56u);
+}
+
+}  // namespace
+}  // namespace pinhole
+
+namespace pinhole {
+namespace {
+
+TEST(PasswordPolicyTest, RefusesCommonPasswords) {
+  EXPECT_TRUE(IsCommonPassword("password1"));
+  EXPECT_TRUE(IsCommonPassword("PassWord1"));  // case does not help
+  EXPECT_TRUE(IsCommonPassword("1234567890"));
+  EXPECT_FALSE(IsCommonPassword("correct horse battery staple"));
+  Status common = CheckPasswordPolicy("1234567890");
+  EXPECT_EQ(common.reason(), "weak_password");
+  EXPECT_NE(common.message().find("common"), std::string::npos);
+  EXPECT_TRUE(CheckPasswordPolicy("a-good-long-passphrase").ok());
+  EXPECT_EQ(CheckPasswordPolicy("short").reason(), "weak_password");
 }
 
 }  // namespace
