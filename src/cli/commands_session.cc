@@ -91,6 +91,15 @@ int Login(Context& ctx, const LoginFlags& flags) {
   if (flags.totp) request["totp"] = *flags.totp;
   ApiClient anonymous = ctx.Client(*server, "");
   Result<nlohmann::json> reply = anonymous.Post(kSessionPath, request);
+  // The server asks for the second factor only after the password checked
+  // out, so the code is prompted for then rather than up front.
+  if (!reply.ok() && reply.status().reason() == "mfa_required" && !flags.totp &&
+      !flags.password_stdin) {
+    Result<std::string> code = PromptLine("One-time code (or a recovery code): ");
+    if (!code.ok()) return ctx.UsageFailure(code.status());
+    request[code->find('-') == std::string::npos ? "totp" : "recovery_code"] = *code;
+    reply = anonymous.Post(kSessionPath, request);
+  }
   if (!reply.ok()) return ctx.ApiFailure(reply.status());
 
   const nlohmann::json& body = *reply;
@@ -116,6 +125,10 @@ int Login(Context& ctx, const LoginFlags& flags) {
   ctx.out() << "Logged in to " << *server << " as " << Printable(saved.email);
   if (user.contains("role")) ctx.out() << " (" << FieldText(user, "role") << ")";
   ctx.out() << ".\n";
+  if (body.value("mfa_enrolment_required", false)) {
+    ctx.out() << "Your account must set up a second factor (TOTP) in the portal before "
+                 "you can do anything else.\n";
+  }
   if (!must_change) return kExitOk;
 
   ctx.out() << "Your password must be changed before you can do anything else.\n";

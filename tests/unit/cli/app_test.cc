@@ -162,6 +162,22 @@ TEST_F(CliTest, LoginTellsAboutARequiredPasswordChange) {
   EXPECT_NE(out().find("pinhole passwd"), std::string::npos) << out();
 }
 
+TEST_F(CliTest, LoginTellsAboutARequiredSecondFactor) {
+  http_.Reply(200, json{{"token", kToken},
+                        {"user", {{"email", "a@x"}}},
+                        {"mfa_enrolment_required", true}}
+                       .dump());
+  ASSERT_EQ(Run({"login", kServer, "--email", "a@x", "--password-stdin"}, "pw\n"), 0);
+  EXPECT_NE(out().find("second factor"), std::string::npos) << out();
+}
+
+TEST_F(CliTest, LoginMfaRequiredWithoutATerminalIsRefusedNotPrompted) {
+  http_.Reply(401, R"({"error":{"code":"mfa_required","message":"send the one-time code"}})");
+  EXPECT_EQ(Run({"login", kServer, "--email", "a@x", "--password-stdin"}, "pw\n"), kExitRefused);
+  EXPECT_EQ(http_.requests().size(), 1u);
+  EXPECT_FALSE(std::filesystem::exists(CredentialsFile()));
+}
+
 TEST_F(CliTest, LoginFailureSavesNothing) {
   http_.Reply(401,
               R"({"error":{"code":"invalid_credentials","message":"wrong email or password"}})");
