@@ -39,6 +39,21 @@ json MfaPolicyJson(const MfaPolicy& p) {
   return {{"required_for_all", p.required_for_all}, {"required_groups", p.required_groups}};
 }
 
+// The {"code": "123456"} body of the calls that prove the second factor.
+Result<std::string> ReadCode(const Call& call) {
+  ASSIGN_OR_RETURN(json body, ParseJsonObject(call.http.body));
+  std::string code;
+  RETURN_IF_ERROR(CheckKeys(body, {"code"}));
+  RETURN_IF_ERROR(ReadString(body, "code", code, true, 16));
+  return code;
+}
+
+std::vector<std::string> HashRecoveryCodes(const std::vector<std::string>& codes) {
+  std::vector<std::string> hashes;
+  for (const auto& c : codes) hashes.push_back(HashRecoveryCode(c));
+  return hashes;
+}
+
 HttpResponse SessionRequired() {
   return JsonError(403, "session_required",
                    "second factors are managed from a signed-in session, not with a token or key");
@@ -121,19 +136,15 @@ HttpResponse Api::StartTotpEnrolment(Call& call) {
 
 HttpResponse Api::ConfirmTotpEnrolment(Call& call) {
   if (call.caller->credential) return SessionRequired();
-  auto body = ParseJsonObject(call.http.body);
-  if (!body.ok()) return ErrorResponse(body.status());
-  std::string code;
-  Status st = CheckKeys(*body, {"code"});
-  if (st.ok()) st = ReadString(*body, "code", code, true, 16);
-  if (!st.ok()) return ErrorResponse(st);
+  auto code = ReadCode(call);
+  if (!code.ok()) return ErrorResponse(code.status());
   const User& user = call.caller->user;
   auto mfa = ctx_.store.GetMfa(user.id);
   if (!mfa.ok()) {
     return JsonError(409, "no_enrolment", "start with POST /api/v1/me/mfa/totp");
   }
   if (mfa->confirmed) return JsonError(409, "mfa_already_enabled", "already set up");
-  auto step = VerifyTotp(mfa->secret, code, call.now);
+  auto step = VerifyTotp(mfa->secret, *code, call.now);
   if (!step.ok()) {
     (void)ctx_.store.AppendAudit(call.Audit("mfa.enrol_failed", "user/" + user.email,
                                             {{"reason", "invalid_totp"}}));
@@ -144,9 +155,8 @@ HttpResponse Api::ConfirmTotpEnrolment(Call& call) {
   MfaRecord confirmed = *mfa;
   confirmed.confirmed = true;
   confirmed.last_step = *step;
-  confirmed.recovery_hashes.clear();
-  for (const auto& c : codes) confirmed.recovery_hashes.push_back(HashRecoveryCode(c));
-  st = ctx_.store.PutMfa(confirmed, call.Audit("mfa.enabled", "user/" + user.email));
+  confirmed.recovery_hashes = HashRecoveryCodes(codes);
+  Status st = ctx_.store.PutMfa(confirmed, call.Audit("mfa.enabled", "user/" + user.email));
   if (!st.ok()) return ErrorResponse(st);
   // A session limited to enrolment becomes a full one.
   if (call.caller->session.mfa_enrolment_only) {
@@ -161,12 +171,8 @@ HttpResponse Api::ConfirmTotpEnrolment(Call& call) {
 
 HttpResponse Api::DeleteMyMfa(Call& call) {
   if (call.caller->credential) return SessionRequired();
-  auto body = ParseJsonObject(call.http.body);
-  if (!body.ok()) return ErrorResponse(body.status());
-  std::string code;
-  Status st = CheckKeys(*body, {"code"});
-  if (st.ok()) st = ReadString(*body, "code", code, true, 16);
-  if (!st.ok()) return ErrorResponse(st);
+  auto code = ReadCode(call);
+  if (!code.ok()) return ErrorResponse(code.status());
   const User& user = call.caller->user;
   if (MfaRequired(user)) {
     return JsonError(403, "mfa_required_by_policy",
@@ -175,36 +181,31 @@ HttpResponse Api::DeleteMyMfa(Call& call) {
   auto mfa = ctx_.store.GetMfa(user.id);
   if (!mfa.ok()) return JsonError(404, "not_found", "no second factor is set up");
   if (mfa->confirmed) {
-    auto step = VerifyTotp(mfa->secret, code, call.now);
+    auto step = VerifyTotp(mfa->secret, *code, call.now);
     if (!step.ok() || !ctx_.store.UseTotpStep(user.id, *step).ok()) {
       return JsonError(403, "invalid_totp", "give a current code from the app to remove it");
     }
   }
-  st = ctx_.store.DeleteMfa(user.id, call.Audit("mfa.disabled", "user/" + user.email));
+  Status st = ctx_.store.DeleteMfa(user.id, call.Audit("mfa.disabled", "user/" + user.email));
   if (!st.ok()) return ErrorResponse(st);
   return JsonResponse(204, nullptr);
 }
 
 HttpResponse Api::RegenerateRecoveryCodes(Call& call) {
   if (call.caller->credential) return SessionRequired();
-  auto body = ParseJsonObject(call.http.body);
-  if (!body.ok()) return ErrorResponse(body.status());
-  std::string code;
-  Status st = CheckKeys(*body, {"code"});
-  if (st.ok()) st = ReadString(*body, "code", code, true, 16);
-  if (!st.ok()) return ErrorResponse(st);
+  auto code = ReadCode(call);
+  if (!code.ok()) return ErrorResponse(code.status());
   const User& user = call.caller->user;
   auto mfa = ctx_.store.GetMfa(user.id);
   if (!mfa.ok() || !mfa->confirmed) return JsonError(404, "not_found", "no second factor is set up");
-  auto step = VerifyTotp(mfa->secret, code, call.now);
+  auto step = VerifyTotp(mfa->secret, *code, call.now);
   if (!step.ok() || !ctx_.store.UseTotpStep(user.id, *step).ok()) {
     return JsonError(403, "invalid_totp", "give a current code from the app");
   }
   std::vector<std::string> codes = NewRecoveryCodes();
   MfaRecord fresh = *ctx_.store.GetMfa(user.id);
-  fresh.recovery_hashes.clear();
-  for (const auto& c : codes) fresh.recovery_hashes.push_back(HashRecoveryCode(c));
-  st = ctx_.store.PutMfa(fresh, call.Audit("mfa.recovery_regenerated", "user/" + user.email));
+  fresh.recovery_hashes = HashRecoveryCodes(codes);
+  Status st = ctx_.store.PutMfa(fresh, call.Audit("mfa.recovery_regenerated", "user/" + user.email));
   if (!st.ok()) return ErrorResponse(st);
   return JsonResponse(200, {{"recovery_codes", codes}});
 }
