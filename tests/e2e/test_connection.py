@@ -16,6 +16,8 @@ import datetime
 import hashlib
 import hmac
 import json
+import os
+import subprocess
 import sys
 import unittest
 
@@ -23,6 +25,9 @@ from testbed import ADMIN_EMAIL, ADMIN_PASSWORD, API_PORT, CLIENTS, SERVICE_PORT
 
 BIN_DIR = None
 TB = None
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SECURITY_TEST = os.path.join(ROOT, "tests", "browser", "security.test.mjs")
+DAN = ("dan@example.com", "dan-password-for-tests-1")
 
 CAROL = ("carol@example.com", "carol-password-for-tests-1")
 REGION = "eu-west-1"
@@ -219,6 +224,24 @@ class ConnectionEndToEnd(unittest.TestCase):
         finally:
             self.key_id, self.secret = old_key, old_secret
         self.assertFalse(tb.can_connect("client1"))
+
+    def test_6_security_page_in_the_browser(self):
+        """TOTP enrolment and API tokens through the portal, in chromium."""
+        tb = self.tb
+        self.assertEqual(tb.api("POST", "/api/v1/users",
+                                {"email": DAN[0], "password": DAN[1], "role": "user"}, self.admin)[0], 201)
+        env = dict(os.environ, PINHOLE_URL=tb.server_url("client1"), PINHOLE_EMAIL=DAN[0],
+                   PINHOLE_PASSWORD=DAN[1], HOME=tb.tmp)
+        proc = subprocess.run(["ip", "netns", "exec", tb.ns["client1"], "node", SECURITY_TEST],
+                              env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        sys.stdout.write(proc.stdout)
+        sys.stdout.write(proc.stderr)
+        self.assertEqual(proc.returncode, 0, f"browser test failed; pinholed log:\n{tb.log_tail()}")
+        dan = tb.api("GET", "/api/v1/users/" + DAN[0], token=self.admin)[1]
+        self.assertTrue(dan["mfa_enabled"])
+        actions = self.audit_actions()
+        self.assertIn("mfa.enabled", actions)
+        self.assertIn("api_token.revoke", actions)
 
 
 if __name__ == "__main__":

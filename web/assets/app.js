@@ -9,6 +9,7 @@ import { renderHeader } from './shell.js';
 import { errorState, pageHeader } from './ui.js';
 import signinPage from './pages/signin.js';
 import passwordPage from './pages/password.js';
+import securityPage from './pages/security.js';
 import accessPage from './pages/access.js';
 import leasesPage from './pages/leases.js';
 import invitePage from './pages/invite.js';
@@ -29,6 +30,7 @@ import notificationsPage from './pages/admin/notifications.js';
 const ROUTES = [
   { path: '/signin', title: 'Sign in', auth: 'public', page: signinPage },
   { path: '/password', title: 'Change password', auth: 'any', page: passwordPage },
+  { path: '/security', title: 'Security', auth: 'user', page: securityPage },
   { path: '/', title: 'Get access', auth: 'user', section: 'access', page: accessPage },
   { path: '/leases', title: 'My leases', auth: 'user', section: 'leases', page: leasesPage },
   { path: '/admin', redirect: '/admin/users' },

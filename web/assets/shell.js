@@ -40,6 +40,7 @@ export function renderHeader(section) {
     isAdmin() ? navLink('/admin/users', 'Admin', section === 'admin') : null);
   const who = h('div', { class: 'header__user' },
     h('a', { href: '/password', class: 'header__email', title: 'Change your password' }, user.email),
+    h('a', { href: '/security', class: 'btn btn--ghost btn--small' }, 'Security'),
     h('button', { type: 'button', class: 'btn btn--ghost btn--small', onclick: signOut }, 'Sign out'));
   replace(header, h('div', { class: 'header__inner' }, brand, nav, who));
 }
