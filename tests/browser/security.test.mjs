@@ -91,6 +91,24 @@ try {
   await fresh.fill('input[name="totp"]', totp(secret, 1));
   await fresh.click('button[type="submit"]');
   await fresh.getByRole('link', { name: 'Security' }).waitFor();
+
+  // An admin sees the second factor in the users list and resets it.
+  const ADMIN_EMAIL = process.env.PINHOLE_ADMIN_EMAIL;
+  if (ADMIN_EMAIL) {
+    const admin = await (await browser.newContext()).newPage();
+    admin.setDefaultTimeout(15000);
+    admin.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    await admin.goto(`${BASE}/signin`);
+    await admin.fill('input[name="email"]', ADMIN_EMAIL);
+    await admin.fill('input[name="password"]', env('PINHOLE_ADMIN_PASSWORD'));
+    await admin.click('button[type="submit"]');
+    await admin.getByRole('link', { name: 'Security' }).waitFor();
+    await admin.goto(`${BASE}/admin/users`);
+    const row = admin.locator('tr', { hasText: EMAIL });
+    await row.getByText('MFA', { exact: true }).waitFor();
+    await row.getByRole('button', { name: 'Reset MFA' }).click();
+    await admin.getByText(`${EMAIL} must set up a second factor again`).waitFor();
+  }
   assert.deepEqual(problems, []);
   console.log('security page: enrolment, recovery codes, token create/revoke and sign-in with a code work');
 } finally {

@@ -231,16 +231,19 @@ class ConnectionEndToEnd(unittest.TestCase):
         self.assertEqual(tb.api("POST", "/api/v1/users",
                                 {"email": DAN[0], "password": DAN[1], "role": "user"}, self.admin)[0], 201)
         env = dict(os.environ, PINHOLE_URL=tb.server_url("client1"), PINHOLE_EMAIL=DAN[0],
-                   PINHOLE_PASSWORD=DAN[1], HOME=tb.tmp)
+                   PINHOLE_PASSWORD=DAN[1], PINHOLE_ADMIN_EMAIL=ADMIN_EMAIL,
+                   PINHOLE_ADMIN_PASSWORD=ADMIN_PASSWORD, HOME=tb.tmp)
         proc = subprocess.run(["ip", "netns", "exec", tb.ns["client1"], "node", SECURITY_TEST],
                               env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
         sys.stdout.write(proc.stdout)
         sys.stdout.write(proc.stderr)
         self.assertEqual(proc.returncode, 0, f"browser test failed; pinholed log:\n{tb.log_tail()}")
+        # Enrolled in the browser, then reset by the admin in the browser.
         dan = tb.api("GET", "/api/v1/users/" + DAN[0], token=self.admin)[1]
-        self.assertTrue(dan["mfa_enabled"])
+        self.assertFalse(dan["mfa_enabled"])
         actions = self.audit_actions()
         self.assertIn("mfa.enabled", actions)
+        self.assertIn("mfa.reset", actions)
         self.assertIn("api_token.revoke", actions)
 
 

@@ -4,10 +4,29 @@
 // disable and delete.
 import { h, append, uid } from '../../dom.js';
 import { session, server } from '../../state.js';
+import { api, seg } from '../../api.js';
 import {
   badge, timeEl, field, input, select, checkbox, picker, openDialog, copyButton, invalid, toast,
+  withBusy, messageOf,
 } from '../../ui.js';
 import { adminListPage, collections, nameList } from './common.js';
+
+const isLocked = (u) => Boolean(u.locked_until) && new Date(u.locked_until) > new Date();
+
+// A small action in a user's row; the list is shown again after it.
+function rowButton(label, action, done, ctx) {
+  const btn = h('button', { type: 'button', class: 'btn btn--small', dataset: { action: label.toLowerCase().replace(/ /g, '-') } }, label);
+  btn.addEventListener('click', async () => {
+    try {
+      await withBusy(btn, action);
+      toast(done);
+      usersPage(ctx);
+    } catch (error) {
+      toast(messageOf(error), 'error');
+    }
+  });
+  return btn;
+}
 
 // Set by the create form when it asks for a welcome email; read after the save.
 let welcomeAsked = false;
@@ -30,7 +49,12 @@ export default function usersPage(ctx) {
       { label: 'Groups', cell: (u) => nameList(u.groups) },
       { label: 'Status', cell: (u) => h('div', { class: 'badges' },
         u.disabled ? badge('Disabled', 'danger') : badge('Active', 'success'),
-        u.must_change_password ? badge('Must change password', 'warning') : null) },
+        u.must_change_password ? badge('Must change password', 'warning') : null,
+        u.source && u.source !== 'local' ? badge(u.source === 'oidc' ? 'SSO' : 'htpasswd', 'neutral') : null,
+        u.mfa_enabled ? badge('MFA', 'success') : null,
+        isLocked(u) ? badge(`Locked until ${new Date(u.locked_until).toLocaleString()}`, 'danger') : null,
+        isLocked(u) ? rowButton('Unlock', () => api.post(`/users/${seg(u.id)}/unlock`), `${u.email} is unlocked.`, ctx) : null,
+        u.mfa_enabled ? rowButton('Reset MFA', () => api.del(`/users/${seg(u.id)}/mfa`), `${u.email} must set up a second factor again; their sessions ended.`, ctx) : null) },
       { label: 'Created', cell: (u) => timeEl(u.created_at) },
     ],
     form: { wide: true, build: userForm },
