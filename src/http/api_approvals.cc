@@ -66,6 +66,7 @@ Result<Lease> Api::ActivateLease(Call& call, const Lease& lease, std::optional<C
   if (!owner.ok() || owner->disabled) {
     return Status::Conflict("owner_gone", "the lease's owner no longer exists or is disabled");
   }
+  AddIdentityGroups(*owner);
   auto policy = ctx_.store.FindPolicy(lease.policy);
   if (!policy.ok()) {
     return Status::Conflict("policy_gone", "the policy \"" + lease.policy + "\" no longer exists");

@@ -345,6 +345,7 @@ HttpResponse Api::RenewLease(Call& call) {
   if (!st.ok()) return ErrorResponse(st);
   auto owner = ctx_.store.GetUser(lease->owner_id);
   if (!owner.ok()) return JsonError(409, "lease_not_live", "the lease's owner no longer exists");
+  AddIdentityGroups(*owner);
   Catalog catalog = LoadCatalog();
   if (!duration) {
     auto policy = ctx_.store.FindPolicy(lease->policy);

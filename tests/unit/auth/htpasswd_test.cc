@@ -182,6 +182,28 @@ TEST_F(HtpasswdApiTest, SignInProvisionsOnceAndGroupsGrantPolicies) {
   EXPECT_EQ(Code(pw), "password_managed_elsewhere");
 }
 
+TEST_F(HtpasswdApiTest, GroupFileGroupsCountWhenAnAdminApprovesAndOnRenewal) {
+  std::string carol = Body(SignIn("carol", "carol-file-password"))["token"];
+  ASSERT_EQ(Call("POST", "/api/v1/services", {{"name", "ssh"}, {"protocol", "tcp"}, {"ports", "22"}},
+                 admin_)
+                .status,
+            201);
+  ASSERT_EQ(Call("POST", "/api/v1/policies",
+                 {{"name", "ops"}, {"groups", {"ops"}}, {"services", {"ssh"}}, {"approval", "admin"}},
+                 admin_)
+                .status,
+            201);
+  auto asked = Call("POST", "/api/v1/leases", {{"services", {"ssh"}}}, carol);
+  ASSERT_EQ(asked.status, 201) << asked.body;
+  const std::string id = std::to_string(Body(asked)["id"].get<Id>());
+  // The admin's decision re-checks carol's policy with her group-file groups.
+  auto approved = Call("POST", "/api/v1/leases/" + id + "/approve", json::object(), admin_);
+  ASSERT_EQ(approved.status, 200) << approved.body;
+  EXPECT_EQ(Body(approved)["state"], "active");
+  auto renewed = Call("POST", "/api/v1/leases/" + id + "/renew", json::object(), admin_);
+  EXPECT_EQ(renewed.status, 200) << renewed.body;
+}
+
 TEST_F(HtpasswdApiTest, RemovedFromTheFileMeansOut) {
   auto r = SignIn("dave", "dave-file-password");
   ASSERT_EQ(r.status, 200) << r.body;
