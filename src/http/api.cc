@@ -13,22 +13,6 @@ namespace {
 
 constexpr std::string_view kSessionCookie = "pinhole_session";
 
-// The value of cookie `name` in a Cookie header, or "".
-std::string CookieValue(std::string_view header, std::string_view name) {
-  while (!header.empty()) {
-    auto end = header.find(';');
-    std::string_view part = header.substr(0, end);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    auto eq = part.find('=');
-    if (eq != std::string_view::npos && part.substr(0, eq) == name) {
-      return std::string(part.substr(eq + 1));
-    }
-    if (end == std::string_view::npos) break;
-    header.remove_prefix(end + 1);
-  }
-  return "";
-}
-
 bool IsWrite(const std::string& method) {
   return method != "GET" && method != "HEAD" && method != "OPTIONS";
 }
@@ -246,7 +230,7 @@ Result<Caller> Api::Authenticate(const HttpRequest& request, Time now) {
       if (auth.size() < 8 || strncasecmp(auth.c_str(), "Bearer ", 7) != 0) return unauthenticated;
       token = auth.substr(7);
     } else {
-      token = CookieValue(request.Header("cookie"), kSessionCookie);
+      token = request.Cookie(kSessionCookie);
       caller.via_cookie = true;
     }
     if (token.empty() || token.size() > 256) return unauthenticated;

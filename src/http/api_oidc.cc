@@ -21,21 +21,6 @@ namespace {
 
 constexpr std::string_view kStateCookie = "pinhole_oidc_state";
 
-std::string CookieValue(std::string_view header, std::string_view name) {
-  while (!header.empty()) {
-    auto end = header.find(';');
-    std::string_view part = header.substr(0, end);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    auto eq = part.find('=');
-    if (eq != std::string_view::npos && part.substr(0, eq) == name) {
-      return std::string(part.substr(eq + 1));
-    }
-    if (end == std::string_view::npos) break;
-    header.remove_prefix(end + 1);
-  }
-  return "";
-}
-
 // Where to land after sign-in: a path on this server only, never another
 // origin ("//evil.example", "/\evil.example" and "https://..." are all
 // refused), so the callback cannot serve as an open redirect.
@@ -178,7 +163,7 @@ HttpResponse Api::OidcCallback(Call& call) {
   if (login->provider != name) {
     return fail(400, "state_mismatch", "this sign-in was started with another provider");
   }
-  if (!ConstantTimeEquals(CookieValue(call.http.Header("cookie"), kStateCookie), state)) {
+  if (!ConstantTimeEquals(call.http.Cookie(kStateCookie), state)) {
     return fail(400, "state_mismatch", "this sign-in was not started in this browser");
   }
   if (std::string error = param("error"); !error.empty()) {

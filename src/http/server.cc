@@ -39,6 +39,23 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
+std::string HttpRequest::Cookie(std::string_view name) const {
+  auto it = headers.find("cookie");
+  std::string_view header = it == headers.end() ? std::string_view() : std::string_view(it->second);
+  while (!header.empty()) {
+    auto end = header.find(';');
+    std::string_view part = header.substr(0, end);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    auto eq = part.find('=');
+    if (eq != std::string_view::npos && part.substr(0, eq) == name) {
+      return std::string(part.substr(eq + 1));
+    }
+    if (end == std::string_view::npos) break;
+    header.remove_prefix(end + 1);
+  }
+  return "";
+}
+
 std::string HttpRequest::Header(std::string_view name) const {
   std::string key(name);
   for (char& c : key) {

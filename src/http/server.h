@@ -55,6 +55,8 @@ struct HttpRequest {
 
   // The header value or "" (name is case-insensitive).
   std::string Header(std::string_view name) const;
+  // The value of cookie `name` in the Cookie header, or "".
+  std::string Cookie(std::string_view name) const;
 };
 
 struct HttpResponse {
